@@ -1,0 +1,79 @@
+"""absl flags mirroring `Config`, plus the run flags, and their conversion.
+
+Every Config field is a flag of the same name; `--preset` supplies the model
+sizes of another experiment, and any flag set on the command line or in a
+flagfile wins over the preset.
+"""
+import dataclasses
+
+from absl import flags
+
+from leakgan_tf.config import PRESETS, Config, make_config
+
+FLAGS = flags.FLAGS
+_HELP = {
+    "seq_len": "sequence length T", "step_size": "goal horizon c (must divide seq_len)",
+    "vocab_size": "vocabulary size V", "batch_size": "batch size B (G0 has B rows)",
+    "oracle_params": "oracle .npz (e.g. $LEAKGAN_SHARED_DATA/oracle_target_params.npz); empty = seeded random oracle",
+    "oracle_seed": "seed of the random oracle used when --oracle_params is empty",
+    "pretrain_eval_epochs": "MLE epochs (0-based, within a block) after which NLL-oracle is evaluated",
+    "adv_beta": "inverse temperature of adversarial samples after the first adv_beta_early_steps tokens (tem)",
+    "eval_beta": "inverse temperature of evaluation samples and D negatives (1.5 in the original)",
+    "generated_num": "samples per evaluation / D round (rounded down to whole batches)",
+    "interleave_mle_every": "adversarial iterations between interleaved MLE epochs (0 = none)",
+    "sample_batch": "rows per compiled sampling call (a multiple of batch_size)",
+}
+
+
+def define_flags():
+    """Defines the flags once (safe to call again)."""
+    if "seq_len" in FLAGS:
+        return
+    for field in dataclasses.fields(Config):
+        default, name = field.default, field.name
+        help_text = _HELP.get(name, name.replace("_", " "))
+        if isinstance(default, bool):
+            flags.DEFINE_bool(name, default, help_text)
+        elif isinstance(default, int):
+            flags.DEFINE_integer(name, default, help_text)
+        elif isinstance(default, float):
+            flags.DEFINE_float(name, default, help_text)
+        elif isinstance(default, tuple):
+            flags.DEFINE_list(name, [str(v) for v in default], help_text + " (comma-separated integers)")
+        else:
+            flags.DEFINE_string(name, default, help_text)
+    flags.DEFINE_enum("preset", "synthetic20", sorted(PRESETS), "model sizes of an experiment of the paper")
+    flags.DEFINE_string("logdir", "runs/default", "checkpoints, samples and TensorBoard events go here")
+    flags.DEFINE_bool("fresh", False, "ignore a checkpoint in --logdir and start over")
+    flags.DEFINE_bool("dry_run", False, "build the models, print parameter counts and exit")
+    flags.DEFINE_integer("checkpoint_every", 5, "adversarial iterations between checkpoints")
+
+
+def config_from_flags():
+    """A validated Config from the parsed flags (preset, then explicit flags)."""
+    from leakgan_tf.errors import UserError
+    overrides = {}
+    for field in dataclasses.fields(Config):
+        flag = FLAGS[field.name]
+        if not flag.present and field.name in PRESETS[FLAGS.preset]:
+            continue
+        value = flag.value
+        if isinstance(field.default, tuple):
+            try:
+                value = tuple(int(v) for v in value)
+            except ValueError:
+                raise UserError(f"--{field.name}={','.join(value)} must be comma-separated integers") from None
+        overrides[field.name] = value
+    if overrides.get("oracle_params"):
+        overrides["oracle_params"] = expand_data_path(overrides["oracle_params"])
+    return make_config(FLAGS.preset, **overrides)
+
+
+def expand_data_path(path):
+    """Expands $LEAKGAN_SHARED_DATA (default ../shared/data) and other env vars."""
+    import os
+    env = dict(os.environ)
+    env.setdefault("LEAKGAN_SHARED_DATA", os.path.join("..", "shared", "data"))
+    for name, value in env.items():
+        path = path.replace("${" + name + "}", value).replace("$" + name, value)
+    return path

@@ -1,0 +1,127 @@
+"""LeakGAN assembled: the three Keras models, the five optimizers of the
+original (D, pretrain-Manager, pretrain-Worker, adversarial-Manager,
+adversarial-Worker) and the compiled train steps.
+
+Every step is one `tf.function` call; loops over time are unrolled inside it.
+Randomness comes from one checkpointable `tf.random.Generator`, so a resumed
+run continues the same random stream.
+"""
+import numpy as np
+import keras
+import tensorflow as tf
+
+from leakgan_tf import losses, rewards
+from leakgan_tf.models import Discriminator, Manager, Worker
+from leakgan_tf.models.generator import Generator
+
+
+def adam(learning_rate, clip=None):
+    """TF1 AdamOptimizer defaults (ε = 1e-8), optional global-norm clipping."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8, global_clipnorm=clip)
+
+
+def num_params(model):
+    return int(sum(np.prod(v.shape) for v in model.weights))
+
+
+class LeakGAN:
+    """Models, optimizers and compiled steps for one Config."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        keras.utils.set_random_seed(cfg.seed)
+        self.rng = tf.random.Generator.from_seed(cfg.seed)
+        self.discriminator = Discriminator(
+            cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
+            dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda, name="discriminator")
+        d_f = self.discriminator.feature_dim
+        self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
+        self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,
+                             start_token=cfg.start_token, name="worker")
+        self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size)
+        lr = cfg.gen_learning_rate
+        self.optimizers = {
+            "discriminator": adam(cfg.dis_learning_rate),
+            "pretrain_manager": adam(lr, cfg.grad_clip),
+            "pretrain_worker": adam(lr, cfg.grad_clip),
+            "adversarial_manager": adam(lr, cfg.grad_clip),
+            "adversarial_worker": adam(lr, cfg.grad_clip),
+        }
+        for name, opt in self.optimizers.items():
+            opt.build(self._variables(name))
+        self._sample = tf.function(self._sample_fn)
+        self.discriminator_step = tf.function(self._discriminator_step_fn)
+        self.pretrain_step = tf.function(self._pretrain_step_fn)
+        self.adversarial_step = tf.function(self._adversarial_step_fn)
+
+    def _variables(self, optimizer_name):
+        if optimizer_name == "discriminator":
+            return self.discriminator.trainable_variables
+        return (self.manager if optimizer_name.endswith("manager") else self.worker).trainable_variables
+
+    def param_counts(self):
+        return {m.name: num_params(m) for m in (self.discriminator, self.manager, self.worker)}
+
+    def next_seed(self):
+        """A fresh int64 [2] seed from the run's random stream."""
+        return self.rng.make_seeds(1)[:, 0]
+
+    def next_numpy_seed(self):
+        return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFF)
+
+    # ------------------------------------------------------------------ steps
+    def _apply(self, name, loss, tape):
+        variables = self._variables(name)
+        grads = tape.gradient(loss, variables)
+        self.optimizers[name].apply_gradients(zip(grads, variables))
+
+    def _discriminator_step_fn(self, tokens, labels):
+        """tokens [B, T], labels [B] (1 = real) -> (loss, accuracy)."""
+        with tf.GradientTape() as tape:
+            loss, logits = self.discriminator.classification_loss(tokens, labels, training=True)
+        self._apply("discriminator", loss, tape)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
+        return loss, accuracy
+
+    def _pretrain_step_fn(self, tokens):
+        """One MLE + Manager-pretrain update on real tokens [B, T] (one forward pass)."""
+        with tf.GradientTape(persistent=True) as tape:
+            out = self.generator.teacher_forced(tokens)
+            worker_loss = losses.worker_mle_loss(out)
+            manager_loss = losses.manager_pretrain_loss(out)
+        self._apply("pretrain_worker", worker_loss, tape)
+        self._apply("pretrain_manager", manager_loss, tape)
+        return worker_loss, manager_loss
+
+    def _adversarial_step_fn(self, seed):
+        """Sample a batch, score it by rollouts, update Manager and Worker (spec §5–§6)."""
+        cfg = self.cfg
+        sample_seed, rollout_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        tokens = self.generator.sample(cfg.batch_size, cfg.adversarial_betas(), sample_seed)
+        with tf.GradientTape(persistent=True) as tape:
+            out = self.generator.teacher_forced(tokens)
+            with tape.stop_recording():
+                rollouts = self.generator.rollout(tokens, out, cfg.rollout_num, rollout_seed, cfg.rollout_beta)
+                reward = rewards.code_rewards(self.discriminator, tokens, rollouts)
+            manager_loss = losses.manager_adversarial_loss(out, reward)
+            worker_loss = losses.worker_adversarial_loss(out)
+        self._apply("adversarial_manager", manager_loss, tape)
+        self._apply("adversarial_worker", worker_loss, tape)
+        return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, tokens=tokens,
+                    manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
+                    self_nll=losses.worker_mle_loss(out))
+
+    # ------------------------------------------------------------------ sampling
+    def _sample_fn(self, betas, seed):
+        return self.generator.sample(self.cfg.sample_batch, tf.unstack(betas), seed)
+
+    def generate(self, num, beta):
+        """num sequences (int32 numpy [num, T]) at inverse temperature β, which is a
+        float or a per-position list."""
+        betas = beta if isinstance(beta, (list, tuple)) else [beta] * self.cfg.seq_len
+        betas = tf.constant(betas, tf.float32)
+        chunks, have = [], 0
+        while have < num:
+            chunks.append(self._sample(betas, self.next_seed()).numpy())
+            have += len(chunks[-1])
+        return np.concatenate(chunks)[:num]

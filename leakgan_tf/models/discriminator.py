@@ -1,0 +1,97 @@
+"""The highway-CNN discriminator whose feature vector is leaked to the generator
+(spec §3, the original `Discriminator.py`)."""
+import math
+
+import keras
+import tensorflow as tf
+
+PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
+REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
+
+
+class Discriminator(keras.Model):
+    """Embedding -> one VALID conv per (width, count) -> ReLU -> max over time ->
+    concat [N, D_f] -> 1 highway layer -> dropout -> 2-way classifier.
+
+    Args:
+      vocab_size: V; token ids are in [0, V) and PAD_ID (-1) is also legal.
+      seq_len: T, the full sequence length.
+      emb_dim: E_d.
+      filter_sizes, num_filters: paired lists (zip semantics, as the original).
+      dropout_keep_prob: keep probability applied only when training=True.
+      l2_reg_lambda: λ of λ·(½‖W_d‖² + ½‖b_d‖²) on the classifier.
+    """
+
+    def __init__(self, vocab_size, seq_len, emb_dim, filter_sizes, num_filters,
+                 dropout_keep_prob=1.0, l2_reg_lambda=0.0, **kwargs):
+        super().__init__(**kwargs)
+        pairs = list(zip(filter_sizes, num_filters))
+        if any(h > seq_len for h, _ in pairs):
+            raise ValueError(f"filter widths {filter_sizes} must not exceed the sequence length {seq_len}")
+        self.vocab_size, self.seq_len, self.emb_dim = vocab_size, seq_len, emb_dim
+        self.filter_sizes = [h for h, _ in pairs]
+        self.num_filters = [n for _, n in pairs]
+        self.feature_dim = sum(self.num_filters)
+        self.dropout_keep_prob = dropout_keep_prob
+        self.l2_reg_lambda = l2_reg_lambda
+        d = self.feature_dim
+        trunc = keras.initializers.TruncatedNormal(stddev=0.1)
+        const = keras.initializers.Constant(0.1)
+        # TF1 get_variable's default (Glorot uniform) for [D_f, D_f] and [D_f]: limit sqrt(3 / D_f).
+        glorot = keras.initializers.RandomUniform(-math.sqrt(3.0 / d), math.sqrt(3.0 / d))
+        self.embedding = self.add_weight(shape=(vocab_size + 1, emb_dim), name="embedding",
+                                         initializer=keras.initializers.RandomUniform(-1.0, 1.0))
+        self.conv_kernels = [self.add_weight(shape=(h, emb_dim, n), initializer=trunc, name=f"conv{h}_kernel")
+                             for h, n in pairs]
+        self.conv_biases = [self.add_weight(shape=(n,), initializer=const, name=f"conv{h}_bias")
+                            for h, n in pairs]
+        self.highway_kernel = self.add_weight(shape=(d, d), initializer=glorot, name="highway_kernel")
+        self.highway_bias = self.add_weight(shape=(d,), initializer=glorot, name="highway_bias")
+        self.gate_kernel = self.add_weight(shape=(d, d), initializer=glorot, name="gate_kernel")
+        self.gate_bias = self.add_weight(shape=(d,), initializer=glorot, name="gate_bias")
+        self.out_kernel = self.add_weight(shape=(d, 2), initializer=trunc, name="out_kernel")
+        self.out_bias = self.add_weight(shape=(2,), initializer=const, name="out_bias")
+        self.built = True  # every weight is created above
+
+    def embed(self, tokens):
+        """tokens int [N, T] (PAD_ID allowed) -> [N, T, E_d]."""
+        return tf.gather(self.embedding, tokens - PAD_ID)
+
+    def pooled(self, tokens):
+        """Max-over-time conv features before the highway: [N, D_f]."""
+        x = self.embed(tokens)
+        feats = [tf.reduce_max(tf.nn.relu(tf.nn.conv1d(x, k, 1, "VALID") + b), axis=1)
+                 for k, b in zip(self.conv_kernels, self.conv_biases)]
+        return tf.concat(feats, axis=-1)
+
+    def highway(self, pooled):
+        """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
+        t = tf.sigmoid(tf.matmul(pooled, self.gate_kernel) + self.gate_bias)
+        g = tf.nn.relu(tf.matmul(pooled, self.highway_kernel) + self.highway_bias)
+        return t * g + (1.0 - t) * pooled
+
+    def features(self, tokens, training=False):
+        """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]."""
+        f = self.highway(self.pooled(tokens))
+        if training and self.dropout_keep_prob < 1.0:
+            f = tf.nn.dropout(f, rate=1.0 - self.dropout_keep_prob)
+        return f
+
+    def classify(self, features):
+        """[N, D_f] -> logits [N, 2]."""
+        return tf.matmul(features, self.out_kernel) + self.out_bias
+
+    def call(self, tokens, training=False):
+        """tokens [N, T] -> logits [N, 2] (class 1 = real)."""
+        return self.classify(self.features(tokens, training=training))
+
+    def prob_real(self, tokens):
+        """P(real) [N], the reward D gives a finished sequence."""
+        return tf.nn.softmax(self(tokens))[:, REAL]
+
+    def classification_loss(self, tokens, labels, training=True):
+        """Mean softmax cross-entropy + λ·(½‖W_d‖² + ½‖b_d‖²); labels int [N] (1 = real)."""
+        logits = self(tokens, training=training)
+        xent = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        l2 = tf.nn.l2_loss(self.out_kernel) + tf.nn.l2_loss(self.out_bias)
+        return xent + self.l2_reg_lambda * l2, logits

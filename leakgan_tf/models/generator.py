@@ -1,0 +1,176 @@
+"""The LeakGAN generator: Manager + Worker wired by the leaked features of the
+discriminator (spec §4.3–§4.5).
+
+Three computations, each meant to run inside a compiled tf.function:
+  teacher_forced(x)   the pass behind every loss: token log-probs and the
+                      (feature change, goal) pairs of Manager and Worker
+  sample(...)         free-running generation from the empty prefix
+  rollout(x, tf_out)  Monte Carlo completions of every prefix c, 2c, …, T−c,
+                      started from the teacher-forced states (the generator's
+                      weights are the same, so re-encoding the prefix, as the
+                      original does, would give the same states)
+"""
+import collections
+
+import tensorflow as tf
+
+from leakgan_tf import goals
+from leakgan_tf.models.leaked import PlainPrefixFeatures
+
+LOG_PROB_FLOOR = -46.051702  # log(1e-20): the original clips probabilities at 1e-20
+
+TeacherForced = collections.namedtuple("TeacherForced", [
+    "log_probs",             # [B, T] log p(x_t | x_<t), clipped at log(1e-20)
+    "features",              # [B, T+1, D_f] f_i of every prefix
+    "segment_change",        # [B, K, D_f] f_{c(k+1)} − f_{ck}
+    "segment_goals",         # [B, K, D_f] goal used for tokens ck … ck+c−1
+    "token_change",          # [B, T, D_f] f_{t+1} − f_{c⌊t/c⌋}
+    "token_goals",           # [B, T, D_f] goal used for token t
+    "worker_state",          # ([B, T, H], [B, T, H]) after consuming the input of token t
+    "manager_state",         # ([B, T+1, H], [B, T+1, H]) after consuming f_i
+    "block_goals",           # [B, K+1, D_f] teacher-forced block goals
+])
+
+FreeRunState = collections.namedtuple("FreeRunState", [
+    "worker", "manager",     # LSTM (h, c) pairs
+    "goal", "accumulated",   # current block goal and the running sum of sub-goals [N, D_f]
+    "last_token",            # [N] the Worker's next input
+    "prefix",                # feature-path state of the prefix
+])
+
+
+class Generator:
+    """Wires a Manager, a Worker and the Discriminator whose features leak.
+
+    Args:
+      manager, worker, discriminator: the Keras models.
+      seq_len: T; step_size: c (T must be a multiple of c).
+      prefix_features: the leaked-feature path (default: the plain recomputation).
+    """
+
+    def __init__(self, manager, worker, discriminator, seq_len, step_size, prefix_features=None):
+        if seq_len % step_size:
+            raise ValueError(f"seq_len {seq_len} is not a multiple of step_size {step_size}")
+        self.manager, self.worker, self.disc = manager, worker, discriminator
+        self.seq_len, self.step_size = seq_len, step_size
+        self.num_blocks = seq_len // step_size
+        self.batch_size = manager.batch_size
+        self.prefix = prefix_features or PlainPrefixFeatures(discriminator)
+
+    # ---------------------------------------------------------------- teacher forcing
+    def teacher_forced(self, tokens, features=None):
+        """tokens int [B, T] -> TeacherForced (spec §4.4)."""
+        c, T = self.step_size, self.seq_len
+        if features is None:
+            features = tf.stop_gradient(self.prefix.all_prefixes(tokens))
+        batch = tf.shape(tokens)[0]
+        subgoals, mh, mc = self.manager(features)                       # [B, T+1, ·]
+        g0 = self.manager.initial_goal(batch)
+        blocks = goals.block_goals(subgoals, g0, c, "train")            # [B, K+1, D_f]
+        # The goal is a constant for the Worker (the paper's "no BP" arrow; the
+        # original differentiates the Worker loss w.r.t. Worker variables only).
+        tok_goals = tf.stop_gradient(goals.token_goals(blocks, c, T))
+        wh, wc = self.worker(tokens)
+        w = self.worker.goal_embedding(tok_goals)                       # [B, T, k]
+        kernel, bias = self.worker.output_weights()
+        logits = self.worker.logits(tf.reshape(wh, [-1, wh.shape[-1]]), tf.reshape(w, [-1, w.shape[-1]]),
+                                    (kernel, bias))
+        logits = tf.reshape(logits, [batch, T, -1])
+        log_p = tf.gather(tf.nn.log_softmax(logits), tokens, batch_dims=2)
+        block_start = features[:, 0:T:c]                                # f_{ck}, k = 0..K−1
+        return TeacherForced(
+            log_probs=tf.maximum(log_p, LOG_PROB_FLOOR),
+            features=features,
+            segment_change=features[:, c::c] - block_start,
+            segment_goals=blocks[:, :self.num_blocks],
+            token_change=features[:, 1:] - tf.repeat(block_start, c, axis=1),
+            token_goals=tok_goals,
+            worker_state=(wh, wc),
+            manager_state=(mh, mc),
+            block_goals=blocks,
+        )
+
+    # ---------------------------------------------------------------- free running
+    def initial_state(self, batch):
+        """State before the first token: zero LSTMs, goal G0, input = start token."""
+        tokens = tf.fill([batch, self.seq_len], 0)
+        zeros = tf.zeros([batch, self.manager.feature_dim])
+        return FreeRunState(
+            worker=self.worker.lstm.zero_state(batch), manager=self.manager.lstm.zero_state(batch),
+            goal=self.manager.initial_goal(batch), accumulated=zeros,
+            last_token=tf.fill([batch], self.worker.start_token),
+            prefix=self.prefix.start(tokens, 0))
+
+    def free_run(self, state, start, betas, seed):
+        """Samples tokens start..T−1 (spec §4.3; §4.5 phase B).
+
+        Args:
+          state: FreeRunState after `start` tokens.
+          start: Python int, the number of tokens already fixed.
+          betas: inverse temperature per position, a length-T sequence
+            (Python floats or a [T] tensor); logits are multiplied by β.
+          seed: int32 [2] stateless seed.
+        Returns:
+          (new tokens [N, T − start], final state).
+        """
+        c = self.step_size
+        out_kernel, out_bias = self.worker.output_weights()
+        sampled = []
+        for s in range(start, self.seq_len):
+            f = self.prefix.feature(state.prefix)                        # f_s
+            w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)),
+                                            state.worker)
+            m_state = self.manager.lstm.step(self.manager.lstm.project(f), state.manager)
+            g = self.manager.subgoal(m_state[0])
+            w = self.worker.goal_embedding(state.goal)
+            logits = self.worker.logits(w_state[0], w, (out_kernel, out_bias))
+            step_seed = tf.random.experimental.stateless_fold_in(seed, s)
+            y = tf.random.stateless_categorical(betas[s] * logits, 1, step_seed, dtype=tf.int32)[:, 0]
+            acc = state.accumulated + g
+            goal = state.goal
+            if (s + 1) % c == 0:
+                goal, acc = acc, tf.zeros_like(acc)
+            state = FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc,
+                                 last_token=y, prefix=self.prefix.append(state.prefix, s, y))
+            sampled.append(y)
+        return tf.stack(sampled, axis=1), state
+
+    def sample(self, batch, betas, seed):
+        """batch (a multiple of the model batch size) sequences: int32 [batch, T]."""
+        tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed)
+        return tokens
+
+    # ---------------------------------------------------------------- rollouts
+    def rollout_state(self, tokens, tf_out, length, repeats):
+        """Free-run state after the first `length` (a multiple of c) tokens, from the
+        teacher-forced pass, tiled `repeats` times: rows r·B + b."""
+        tile = lambda x: tf.tile(x, [repeats] + [1] * (len(x.shape) - 1))  # noqa: E731
+        wh, wc = tf_out.worker_state
+        mh, mc = tf_out.manager_state
+        goal = tf_out.block_goals[:, length // self.step_size]
+        tokens = tile(tokens)
+        return FreeRunState(
+            worker=(tile(wh[:, length - 1]), tile(wc[:, length - 1])),
+            manager=(tile(mh[:, length]), tile(mc[:, length])),
+            goal=tile(goal), accumulated=tf.zeros_like(tile(goal)),
+            last_token=tokens[:, length - 1],
+            prefix=self.prefix.start(tokens, length))
+
+    def rollout(self, tokens, tf_out, rollout_num, seed, beta=1.0):
+        """Monte Carlo completions of x[:, :n] for n = c, 2c, …, T − c.
+
+        The manager consumes f_n a second time at the first free step, as the
+        original's rollout graph does (spec §4.5).
+        Returns int32 [K−1, rollout_num, B, T].
+        """
+        batch = tf.shape(tokens)[0]
+        tf_out = tf.nest.map_structure(tf.stop_gradient, tf_out)
+        betas = [beta] * self.seq_len
+        out = []
+        for m in range(1, self.num_blocks):
+            n = m * self.step_size
+            state = self.rollout_state(tokens, tf_out, n, rollout_num)
+            tail, _ = self.free_run(state, n, betas, tf.random.experimental.stateless_fold_in(seed, m))
+            full = tf.concat([tf.tile(tokens[:, :n], [rollout_num, 1]), tail], axis=1)
+            out.append(tf.reshape(full, [rollout_num, batch, self.seq_len]))
+        return tf.stack(out, axis=0)

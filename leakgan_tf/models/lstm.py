@@ -1,0 +1,41 @@
+"""The hand-written LSTM of the original Manager and Worker (no peepholes,
+no forget-gate offset, every weight and bias N(0, 0.1^2))."""
+import keras
+import tensorflow as tf
+
+
+
+
+class LSTMWeights(keras.layers.Layer):
+    """Gate weights packed as [input | forget | output | candidate].
+
+    kernel [in, 4H], recurrent [H, 4H], bias [4H]. `project` is applied to a
+    whole sequence at once (it does not depend on the state); `step` runs one
+    recurrence step on the projected input.
+    """
+
+    def __init__(self, input_dim, hidden_dim, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        init = keras.initializers.RandomNormal(0.0, 0.1, seed=seed)
+        self.kernel = self.add_weight(shape=(input_dim, 4 * hidden_dim), initializer=init, name="kernel")
+        self.recurrent = self.add_weight(shape=(hidden_dim, 4 * hidden_dim), initializer=init, name="recurrent")
+        self.bias = self.add_weight(shape=(4 * hidden_dim,), initializer=init, name="bias")
+        self.built = True  # every weight is created above
+
+    def project(self, x):
+        """x [..., in] -> [..., 4H] (input-side pre-activations incl. bias)."""
+        return tf.tensordot(x, self.kernel, axes=1) + self.bias
+
+    def step(self, x_proj, state):
+        """x_proj [B, 4H], state (h, c) each [B, H] -> new (h, c)."""
+        h, c = state
+        z = x_proj + tf.matmul(h, self.recurrent)
+        i, f, o, g = tf.split(z, 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        return h, c
+
+    def zero_state(self, batch_size):
+        z = tf.zeros([batch_size, self.hidden_dim])
+        return z, z

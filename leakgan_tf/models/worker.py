@@ -1,0 +1,72 @@
+"""The WORKER: an LSTM over tokens whose output O_t [V, k] is steered by the goal
+embedding w = l2n(G·W_ψ) (spec §4.1)."""
+import keras
+import tensorflow as tf
+
+from leakgan_tf.models.lstm import LSTMWeights
+from leakgan_tf.models.ops import l2_normalize
+
+
+class Worker(keras.Model):
+    """Emb [V, E] -> LSTM_W (hidden H) -> O_t = reshape(h·W_out + b_out, [V, k]);
+    logits = O_t · w, w = l2n(G·W_ψ) [k], W_ψ = `goal_projection` [D_f, k] (no bias).
+
+    The original also holds an unused [V, k] matrix; it is left out (it never
+    receives a gradient), so the parameter count is the spec's "without it".
+    """
+
+    def __init__(self, vocab_size, emb_dim, hidden_dim, goal_size, feature_dim, start_token=0, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.goal_size, self.hidden_dim = vocab_size, goal_size, hidden_dim
+        self.start_token = start_token
+        normal = keras.initializers.RandomNormal(0.0, 0.1)
+        self.embedding = self.add_weight(shape=(vocab_size, emb_dim), initializer=normal, name="embedding")
+        self.lstm = LSTMWeights(emb_dim, hidden_dim, name="worker_lstm")
+        self.out_kernel = self.add_weight(shape=(hidden_dim, vocab_size * goal_size), initializer=normal,
+                                          name="out_kernel")
+        self.out_bias = self.add_weight(shape=(vocab_size * goal_size,), initializer=normal, name="out_bias")
+        self.goal_projection = self.add_weight(shape=(feature_dim, goal_size), initializer=normal,
+                                               name="goal_projection")
+        self.built = True  # every weight is created above
+
+    def goal_embedding(self, goal):
+        """Accumulated goal G [..., D_f] -> w = l2n(G·W_ψ) [..., k]."""
+        return l2_normalize(tf.tensordot(goal, self.goal_projection, axes=1))
+
+    def output_weights(self):
+        """W_out and b_out rearranged so O_t·w needs no [B, V, k] tensor.
+
+        O[b, v, j] = Σ_h h[b, h] W_out[h, v·k + j] + b_out[v·k + j], hence
+        O·w = (h ⊗ w) · W̃ + w · b̃ with W̃ [H·k, V] and b̃ [k, V]: the same
+        multiply-adds as the original, without materialising O.
+        """
+        v, k, h = self.vocab_size, self.goal_size, self.hidden_dim
+        kernel = tf.reshape(tf.transpose(tf.reshape(self.out_kernel, [h, v, k]), [0, 2, 1]), [h * k, v])
+        bias = tf.transpose(tf.reshape(self.out_bias, [v, k]))
+        return kernel, bias
+
+    def logits(self, h, w, weights=None):
+        """h [N, H], w [N, k] -> logits [N, V] (= O_t · w)."""
+        kernel, bias = weights if weights is not None else self.output_weights()
+        hw = tf.reshape(h[:, :, None] * w[:, None, :], [-1, self.hidden_dim * self.goal_size])
+        return tf.matmul(hw, kernel) + tf.matmul(w, bias)
+
+    def embed(self, tokens):
+        return tf.gather(self.embedding, tokens)
+
+    def call(self, tokens):
+        """Teacher-forced LSTM over inputs [start, x_0, …, x_{T-2}].
+
+        tokens [B, T] -> (h [B, T, H], c [B, T, H]); state t has consumed the
+        input for token t.
+        """
+        batch = tf.shape(tokens)[0]
+        inputs = tf.concat([tf.fill([batch, 1], self.start_token), tokens[:, :-1]], axis=1)
+        proj = self.lstm.project(self.embed(inputs))
+        state = self.lstm.zero_state(batch)
+        hs, cs = [], []
+        for t in range(tokens.shape[1]):
+            state = self.lstm.step(proj[:, t], state)
+            hs.append(state[0])
+            cs.append(state[1])
+        return tf.stack(hs, 1), tf.stack(cs, 1)

@@ -1,0 +1,86 @@
+"""Sample from the latest checkpoint of a run.
+
+  python -m leakgan_tf.sample --logdir DIR --num N [--beta B] [--seed S] [--out F]
+
+Restores the generator and the discriminator (the generator needs its leaked
+features) from DIR/checkpoints and writes one sequence of ids per line.
+"""
+import dataclasses
+import json
+import os
+import pathlib
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+from leakgan_tf.errors import UserError  # noqa: E402
+
+flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
+flags.DEFINE_integer("num", 64, "number of sequences")
+flags.DEFINE_float("beta", None, "inverse temperature (default: the run's eval_beta)")
+flags.DEFINE_integer("seed", 0, "sampling seed")
+flags.DEFINE_string("out", "", "output file (default: stdout)")
+FLAGS = flags.FLAGS
+
+
+def load_run(logdir):
+    """(LeakGAN with the latest weights, Config) of a run directory."""
+    import tensorflow as tf
+    from leakgan_tf.config import Config
+    from leakgan_tf.leakgan import LeakGAN
+    logdir = pathlib.Path(logdir)
+    saved = logdir / "config.json"
+    if not saved.exists():
+        raise UserError(f"{saved} not found; --logdir must be a directory written by leakgan_tf.main")
+    values = json.loads(saved.read_text())
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    cfg = Config(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v
+                    for k, v in values.items() if k in fields})
+    gan = LeakGAN(cfg)
+    latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
+    if latest is None:
+        raise UserError(f"no checkpoint in {logdir / 'checkpoints'}; train first (leakgan_tf.main)")
+    tf.train.Checkpoint(discriminator=gan.discriminator, manager=gan.manager,
+                        worker=gan.worker).restore(latest).expect_partial()
+    return gan, cfg
+
+
+def main(argv):
+    from leakgan_tf import data
+    if not FLAGS.logdir:
+        raise UserError("--logdir is required")
+    if FLAGS.num <= 0:
+        raise UserError(f"--num={FLAGS.num} must be positive")
+    gan, cfg = load_run(FLAGS.logdir)
+    gan.rng.reset_from_seed(FLAGS.seed)
+    samples = gan.generate(FLAGS.num, cfg.eval_beta if FLAGS.beta is None else FLAGS.beta)
+    if FLAGS.out:
+        data.write_int_sequences(FLAGS.out, samples)
+    else:
+        sys.stdout.write("".join(" ".join(map(str, row)) + "\n" for row in samples))
+
+
+def guarded_main(argv):
+    try:
+        main(argv)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _parse(argv):
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"error: {e} (see --helpfull)", file=sys.stderr)
+        sys.exit(2)
+
+
+def run():
+    app.run(guarded_main, flags_parser=_parse)
+
+
+if __name__ == "__main__":
+    run()

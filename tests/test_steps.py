@@ -1,0 +1,43 @@
+"""Each compiled step updates exactly the variable groups it should."""
+import numpy as np
+import tensorflow as tf
+
+from leakgan_tf.leakgan import LeakGAN
+from tests.helpers import tiny_config
+
+
+def snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def test_adversarial_step_changes_only_generator_and_adversarial_optimizers():
+    gan = LeakGAN(tiny_config())
+    d, m, w = gan.discriminator.weights, gan.manager.weights, gan.worker.weights
+    pre = gan.optimizers["pretrain_worker"].variables + gan.optimizers["pretrain_manager"].variables
+    before = [snapshot(x) for x in (d, m, w, pre)]
+    out = gan.adversarial_step(tf.constant([1, 2], tf.int64))
+    assert out["rewards"].shape == (4, 4)
+    d_c, m_c, w_c, pre_c = [changed(b, x) for b, x in zip(before, (d, m, w, pre))]
+    assert not any(d_c) and not any(pre_c)
+    assert all(m_c), "every Manager variable (incl. G0) moves"
+    assert all(w_c), "every Worker variable moves"
+
+
+def test_pretrain_step_changes_generator_only_and_discriminator_step_d_only():
+    gan = LeakGAN(tiny_config())
+    x = tf.constant(np.random.default_rng(0).integers(0, 30, size=(4, 8)), tf.int32)
+    d_before, g_before = snapshot(gan.discriminator.weights), snapshot(gan.manager.weights + gan.worker.weights)
+    gan.pretrain_step(x)
+    assert not any(changed(d_before, gan.discriminator.weights))
+    assert all(changed(g_before, gan.manager.weights + gan.worker.weights))
+    g_before = snapshot(gan.manager.weights + gan.worker.weights)
+    gan.discriminator_step(x, tf.constant([1, 0, 1, 0], tf.int32))
+    assert not any(changed(g_before, gan.manager.weights + gan.worker.weights))
+    d_changed = changed(d_before, gan.discriminator.weights)
+    assert all(d_changed[1:]) and d_changed[0], "embedding rows of seen tokens move"
+    # the pad row (row 0) is never trained on complete sequences
+    np.testing.assert_array_equal(d_before[0][0], gan.discriminator.embedding.numpy()[0])
