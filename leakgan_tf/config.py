@@ -53,6 +53,7 @@ class Config:
     eval_every: int = 5
     interleave_mle_every: int = 0
     sample_batch: int = 1024
+    feature_path: str = "incremental"
     # --- data
     oracle_params: str = ""
     oracle_seed: int = 0
@@ -103,6 +104,8 @@ class Config:
                      "adv_beta_early", "rollout_beta"]:
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name}={getattr(self, name)} must be positive")
+        if self.feature_path not in ("incremental", "plain"):
+            raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
         if self.num_samples == 0:

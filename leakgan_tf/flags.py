@@ -22,6 +22,7 @@ _HELP = {
     "generated_num": "samples per evaluation / D round (rounded down to whole batches)",
     "interleave_mle_every": "adversarial iterations between interleaved MLE epochs (0 = none)",
     "sample_batch": "rows per compiled sampling call (a multiple of batch_size)",
+    "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
 }
 
 

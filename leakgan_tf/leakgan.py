@@ -13,6 +13,7 @@ import tensorflow as tf
 from leakgan_tf import losses, rewards
 from leakgan_tf.models import Discriminator, Manager, Worker
 from leakgan_tf.models.generator import Generator
+from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 
 
 def adam(learning_rate, clip=None):
@@ -38,7 +39,9 @@ class LeakGAN:
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
         self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,
                              start_token=cfg.start_token, name="worker")
-        self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size)
+        paths = {"plain": PlainPrefixFeatures, "incremental": IncrementalPrefixFeatures}
+        self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
+                                   prefix_features=paths[cfg.feature_path](self.discriminator))
         lr = cfg.gen_learning_rate
         self.optimizers = {
             "discriminator": adam(cfg.dis_learning_rate),

@@ -46,6 +46,8 @@ def parse_flags(argv):
 
 
 def main(argv):
+    from absl import logging
+    logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
         raise UserError(f"unexpected arguments {argv[1:]}; flags are written --name=value")
     cfg = run_flags.config_from_flags()

@@ -117,7 +117,7 @@ class Generator:
         out_kernel, out_bias = self.worker.output_weights()
         sampled = []
         for s in range(start, self.seq_len):
-            f = self.prefix.feature(state.prefix)                        # f_s
+            f = self.prefix.feature(state.prefix, s)                     # f_s
             w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)),
                                             state.worker)
             m_state = self.manager.lstm.step(self.manager.lstm.project(f), state.manager)

@@ -1,12 +1,29 @@
 """Leaked features of −1-padded prefixes: f_i = F(x_0 … x_{i-1}, −1, …, −1).
 
-The generator needs f_i for every prefix length i = 0..T. `PlainPrefixFeatures`
-recomputes the whole discriminator feature for each prefix (what the original
-does). It exposes two entry points used by the generator:
+The generator needs f_i for every prefix length i = 0..T. Two exact paths share
+one interface:
 
-  all_prefixes(tokens)          teacher forcing: [B, T] -> [B, T+1, D_f]
-  start / feature / append      free running: a per-sequence state that grows
-                                one token at a time
+  all_prefixes(tokens)                   teacher forcing: [B, T] -> [B, T+1, D_f]
+  start(tokens, length) -> state         free running: a per-sequence state that
+  feature(state, length) -> [N, D_f]     grows one token at a time
+  append(state, position, token) -> state
+
+`PlainPrefixFeatures` recomputes the whole discriminator feature for each
+prefix, as the original does (O(T²) convolution work per sequence).
+
+`IncrementalPrefixFeatures` gives the same result with O(T) convolution work.
+A width-h window starting at p has pre-activation
+    s_p = b + Σ_{j<h} e(x_{p+j})·K_j,
+a sum of per-token terms C_t[j] = e(x_t)·K_j that do not depend on the other
+tokens. For a prefix of length i, position t contributes C_t[j] if t < i and
+the pad term P_j = e(−1)·K_j otherwise, so with A_p[m] = Σ_{j<m} C_{p+j}[j]
+and S[m] = Σ_{j≥m} P_j,
+    s_p(i) = A_p[m] + S[m] + b,   m = clip(i − p, 0, h).
+Windows inside the prefix (m = h) never change again (a running max), windows
+entirely in padding (m = 0) share one constant, and only the h−1 windows that
+straddle the prefix end differ between prefixes. ReLU and max commute, so the
+pooled feature is ReLU(max_p s_p(i)); the highway layer is then applied to
+each prefix as usual.
 """
 import tensorflow as tf
 
@@ -20,7 +37,7 @@ def pad_after(tokens, length):
 
 
 class PlainPrefixFeatures:
-    """Recomputes F on each padded prefix (O(T²) convolution work per sequence)."""
+    """Recomputes F on each padded prefix (the original's computation)."""
 
     def __init__(self, discriminator):
         self.disc = discriminator
@@ -34,14 +51,139 @@ class PlainPrefixFeatures:
         return tf.reshape(flat, [-1, seq_len + 1, self.disc.feature_dim])
 
     def start(self, tokens, length):
-        """State for a prefix of `length` known tokens of tokens [N, T]."""
+        """State for a prefix of `length` known tokens of tokens [N, T]: the padded prefix."""
         return pad_after(tokens, length)
 
-    def feature(self, state):
+    def feature(self, state, length):
         """Feature of the current prefix: [N, D_f]."""
+        del length
         return self.disc.features(state)
 
     def append(self, state, position, token):
         """Writes token [N] at `position` (a Python int)."""
         at = tf.range(state.shape[1])[None, :] == position
         return tf.where(at, token[:, None], state)
+
+
+def _running_max(x, axis=1):
+    """Inclusive cumulative max along `axis` (log-step doubling)."""
+    size, shift = x.shape[axis], 1
+    while shift < size:
+        shifted = tf.concat([tf.fill(tf.shape(tf.gather(x, tf.range(shift), axis=axis)), -float("inf")),
+                             tf.gather(x, tf.range(size - shift), axis=axis)], axis=axis)
+        x = tf.maximum(x, shifted)
+        shift *= 2
+    return x
+
+
+class IncrementalPrefixFeatures:
+    """Same features as PlainPrefixFeatures with O(T) convolution work (see module doc).
+
+    The free-running state is (packed kernel, pad suffix sums, windows): the
+    weights read once per call, and per filter the partial window sums of the
+    known tokens, [N, W, n] with W = T − h + 1 (bias and pad terms excluded).
+    """
+
+    def __init__(self, discriminator):
+        self.disc = discriminator
+        self.widths = discriminator.filter_sizes
+        self.seq_len = discriminator.seq_len
+
+    def _packed_kernel(self):
+        """All conv kernels as one [E_d, Σ h·n] matrix (column blocks (filter, offset j))."""
+        return tf.concat([tf.reshape(tf.transpose(k, [1, 0, 2]), [k.shape[1], -1])
+                          for k in self.disc.conv_kernels], axis=1)
+
+    def _per_filter(self, flat, lead_shape):
+        """Splits [..., Σ h·n] into per-filter [..., h, n]."""
+        sizes = [h * n for h, n in zip(self.widths, self.disc.num_filters)]
+        parts = tf.split(flat, sizes, axis=-1)
+        return [tf.reshape(p, lead_shape + [h, n]) for p, h, n in zip(parts, self.widths, self.disc.num_filters)]
+
+    def _pad_suffix_sums(self, kernel):
+        """S[m] = Σ_{j≥m} P_j for every filter: list of [h+1, n]."""
+        pad = tf.matmul(self.disc.embedding[:1], kernel)[0]                          # [Σ h·n]
+        out = []
+        for p, h, n in zip(self._per_filter(pad[None], [1]), self.widths, self.disc.num_filters):
+            p = p[0]                                                                  # [h, n]
+            out.append(tf.concat([tf.cumsum(p, axis=0, reverse=True), tf.zeros([1, n])], axis=0))
+        return out
+
+    def pooled_all_prefixes(self, tokens):
+        """Max-pooled conv features of prefixes 0..T before the highway: [B, T+1, Σ n]."""
+        T = self.seq_len
+        kernel = self._packed_kernel()
+        contrib = tf.tensordot(self.disc.embed(tokens), kernel, axes=1)              # [B, T, Σ h·n]
+        batch = tf.shape(tokens)[0]
+        pooled = []
+        for c, h, n, b, suffix in zip(self._per_filter(contrib, [batch, T]), self.widths, self.disc.num_filters,
+                                      self.disc.conv_biases, self._pad_suffix_sums(kernel)):
+            w = T - h + 1
+            diag = tf.stack([c[:, j:j + w, j] for j in range(h)], axis=2)             # [B, W, h, n]
+            partial = tf.cumsum(diag, axis=2, exclusive=True)                          # A_p[m], m < h
+            full = tf.reduce_sum(diag, axis=2) + b                                     # A_p[h] + b
+            neg = tf.fill([batch, 1, n], -float("inf"))
+            # windows complete inside prefix i: p ≤ i − h
+            done = tf.concat([tf.tile(neg, [1, h, 1]), _running_max(full)], axis=1)    # [B, T+1, n]
+            best = done
+            # windows straddling the end of prefix i: p = i − m, 1 ≤ m ≤ h − 1
+            for m in range(1, h):
+                vals = partial[:, :, m] + suffix[m] + b                                 # [B, W, n]
+                vals = tf.concat([tf.tile(neg, [1, m, 1]), vals, tf.tile(neg, [1, h - m, 1])], axis=1)
+                best = tf.maximum(best, vals)
+            # windows entirely in padding exist while i ≤ W − 1
+            pad_val = suffix[0] + b
+            has_pad = tf.range(T + 1)[None, :, None] <= w - 1
+            best = tf.maximum(best, tf.where(has_pad, pad_val, -float("inf")))
+            pooled.append(tf.nn.relu(best))
+        return tf.concat(pooled, axis=-1)
+
+    def all_prefixes(self, tokens):
+        """tokens [B, T] -> features of prefixes 0..T: [B, T+1, D_f]."""
+        pooled = self.pooled_all_prefixes(tokens)
+        flat = self.disc.highway(tf.reshape(pooled, [-1, pooled.shape[-1]]))
+        return tf.reshape(flat, [-1, self.seq_len + 1, self.disc.feature_dim])
+
+    # ------------------------------------------------------------ free running
+    def start(self, tokens, length):
+        """State for a prefix of `length` (a Python int) known tokens of tokens [N, T]."""
+        kernel = self._packed_kernel()
+        suffix = self._pad_suffix_sums(kernel)
+        batch = tf.shape(tokens)[0]
+        windows = []
+        if length == 0:
+            windows = [tf.zeros([batch, self.seq_len - h + 1, n]) for h, n in zip(self.widths, self.disc.num_filters)]
+            return kernel, suffix, windows
+        contrib = tf.tensordot(self.disc.embed(tokens), kernel, axes=1)
+        for c, h, n in zip(self._per_filter(contrib, [batch, self.seq_len]), self.widths, self.disc.num_filters):
+            w = self.seq_len - h + 1
+            diag = tf.stack([c[:, j:j + w, j] for j in range(h)], axis=2)             # [N, W, h, n]
+            sums = tf.concat([tf.zeros_like(diag[:, :, :1]), tf.cumsum(diag, axis=2)], axis=2)
+            known = [p * (h + 1) + min(max(length - p, 0), h) for p in range(w)]     # A_p[m_p]
+            windows.append(tf.gather(tf.reshape(sums, [batch, w * (h + 1), n]), known, axis=1))
+        return kernel, suffix, windows
+
+    def feature(self, state, length):
+        """Feature of the prefix of `length` tokens: [N, D_f]."""
+        _, suffix, windows = state
+        pooled = []
+        for win, h, b, s in zip(windows, self.widths, self.disc.conv_biases, suffix):
+            m = [min(max(length - p, 0), h) for p in range(win.shape[1])]
+            pooled.append(tf.nn.relu(tf.reduce_max(win + tf.gather(s, m) + b, axis=1)))
+        return self.disc.highway(tf.concat(pooled, axis=-1))
+
+    def append(self, state, position, token):
+        """Adds token [N] at `position` (a Python int) to every window it falls in."""
+        kernel, suffix, windows = state
+        contrib = tf.matmul(self.disc.embed(token), kernel)                           # [N, Σ h·n]
+        new = []
+        for win, c, h in zip(windows, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths):
+            w = win.shape[1]
+            lo, hi = max(0, position - w + 1), min(h - 1, position)                   # offsets j inside a window
+            if lo > hi:
+                new.append(win)
+                continue
+            update = tf.reverse(c[:, lo:hi + 1], axis=[1])                             # windows p = t−hi … t−lo
+            update = tf.pad(update, [[0, 0], [position - hi, w - 1 - (position - lo)], [0, 0]])
+            new.append(win + update)
+        return kernel, suffix, new

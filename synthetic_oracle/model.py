@@ -1,0 +1,157 @@
+"""The SeqGAN/LeakGAN oracle LSTM (spec §8) as a Keras model.
+
+With x_t the embedding of the previous token (token 0 as start input at t = 0):
+  i = σ(x Wi + h Ui + bi), f = σ(x Wf + h Uf + bf), o = σ(x Wog + h Uog + bog),
+  ĉ = tanh(x Wc + h Uc + bc), c' = f c + i ĉ, h' = o tanh(c'),
+  logits = h' Wo + bo, h0 = c0 = 0.
+"""
+import numpy as np
+import tensorflow as tf
+import keras
+
+from leakgan_tf.errors import UserError
+from synthetic_oracle import params as params_lib
+
+GENERATE_BATCH = 2000   # measured fastest on a 2-core CPU (experiments/bench_oracle.py)
+NLL_BATCH = 500
+
+
+def seed_tensor(seed):
+    """An int seed in [0, 2^63) as a stateless-RNG seed, int64 [2]."""
+    seed = int(seed)
+    if not 0 <= seed < 2 ** 63:
+        raise UserError(f"seed {seed} must lie in [0, 2^63)")
+    return tf.constant([seed & 0xFFFFFFFF, seed >> 32], tf.int64)
+
+
+class OracleLSTM(keras.Model):
+    """Oracle with fixed (non-trainable) parameters {name: array} (params.NAMES)."""
+
+    def __init__(self, params, name="oracle", **kwargs):
+        super().__init__(name=name, **kwargs)
+        params = params_lib.check_params(params)
+        self.vocab_size, self.emb_dim = params["embedding"].shape
+        self.hidden_dim = params["Wi"].shape[1]
+        for n in params_lib.NAMES:
+            setattr(self, n, tf.Variable(params[n], trainable=False, name=n))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_seed(cls, seed, vocab, emb, hidden):
+        """N(0, 1) oracle named by a seed (params.random_params)."""
+        return cls(params_lib.random_params(seed, vocab, emb, hidden))
+
+    @classmethod
+    def from_npz(cls, path):
+        return cls(params_lib.load_npz(path))
+
+    def get_params(self):
+        """{name: float32 numpy array} in params.NAMES order."""
+        return {n: getattr(self, n).numpy() for n in params_lib.NAMES}
+
+    def save_npz(self, path):
+        params_lib.save_npz(path, self.get_params())
+
+    # ------------------------------------------------------------------ LSTM
+    def _packed(self):
+        """Gates packed in order i, f, o, ĉ: table [V, 4H] = embedding·W + b
+        (the input projection of every token) and U [H, 4H]."""
+        w = tf.concat([self.Wi, self.Wf, self.Wog, self.Wc], 1)
+        u = tf.concat([self.Ui, self.Uf, self.Uog, self.Uc], 1)
+        b = tf.concat([self.bi, self.bf, self.bog, self.bc], 0)
+        return tf.matmul(self.embedding, w) + b, u
+
+    @staticmethod
+    def _cell(x_proj, h, c, u):
+        i, f, o, g = tf.split(x_proj + tf.matmul(h, u), 4, axis=1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        return tf.sigmoid(o) * tf.tanh(c), c
+
+    def _states(self, tokens):
+        """Teacher-forced hidden states [B, T, H]; state t predicts tokens[:, t]."""
+        table, u = self._packed()
+        batch, length = tf.shape(tokens)[0], tokens.shape[1]
+        proj = tf.gather(table, tokens)                      # [B, T, 4H]
+        h = c = tf.zeros([batch, self.hidden_dim])
+        x = tf.broadcast_to(table[0], [batch, 4 * self.hidden_dim])
+        states = []
+        for t in range(length):
+            h, c = self._cell(x, h, c, u)
+            states.append(h)
+            x = proj[:, t]
+        return tf.stack(states, 1)
+
+    @tf.function
+    def _logits(self, tokens):
+        return tf.einsum("bth,hv->btv", self._states(tokens), self.Wo) + self.bo
+
+    def call(self, tokens):
+        """Teacher-forced logits [B, T, V] for int tokens [B, T]."""
+        return self._logits(tf.convert_to_tensor(tokens, tf.int32))
+
+    @tf.function
+    def _nll_sums(self, tokens):
+        """Σ_t −log p(x_t | x_<t) per row, float32 [B]."""
+        states = self._states(tokens)
+        total = tf.zeros([tf.shape(tokens)[0]])
+        for t in range(tokens.shape[1]):  # one [B, V] slice at a time keeps memory small
+            logits = tf.matmul(states[:, t], self.Wo) + self.bo
+            # −log softmax at the target; faster on CPU than sparse_softmax_cross_entropy
+            total += tf.reduce_logsumexp(logits, 1) - tf.gather(logits, tokens[:, t], batch_dims=1)
+        return total
+
+    @tf.function
+    def _sample(self, seed, batch, length):
+        """int32 [batch, length] sampled at temperature 1; step t uses fold_in(seed, t)."""
+        table, u = self._packed()
+        h = c = tf.zeros([batch, self.hidden_dim])
+        x = tf.broadcast_to(table[0], [batch, 4 * self.hidden_dim])
+        out = []
+        for t in range(length):
+            h, c = self._cell(x, h, c, u)
+            logits = tf.matmul(h, self.Wo) + self.bo
+            step_seed = tf.random.experimental.stateless_fold_in(seed, t)
+            token = tf.random.stateless_categorical(logits, 1, step_seed, dtype=tf.int32)[:, 0]
+            out.append(token)
+            x = tf.gather(table, token)
+        return tf.stack(out, 1)
+
+    # ------------------------------------------------------------------ public API
+    def generate(self, num, length, seed, batch_size=GENERATE_BATCH):
+        """np.int32 [num, length] of oracle samples. Batch k uses seed
+        fold_in(seed, k): the same (seed, batch_size) gives the same samples."""
+        num, length = int(num), int(length)
+        if num < 1 or length < 1:
+            raise UserError(f"cannot generate {num} samples of length {length}; both must be positive")
+        base = seed_tensor(seed)
+        batch = min(int(batch_size), num)
+        chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, k), batch, length).numpy()
+                  for k in range(-(-num // batch))]
+        return np.concatenate(chunks)[:num]
+
+    def nll(self, tokens, batch_size=NLL_BATCH):
+        """Mean per-token negative log-likelihood (nats) of int tokens [N, T],
+        teacher forced, no clipping: the original's NLL-oracle (spec §8)."""
+        tokens = np.asarray(tokens)
+        if tokens.ndim != 2 or tokens.size == 0 or not np.issubdtype(tokens.dtype, np.integer):
+            raise UserError(f"NLL needs a non-empty integer array [N, T], got {tokens.dtype} {tokens.shape}")
+        bad = np.argwhere((tokens < 0) | (tokens >= self.vocab_size))
+        if len(bad):
+            r, c = bad[0]
+            raise UserError(f"token id {tokens[r, c]} (sequence {r + 1}, position {c + 1}) is outside the "
+                            f"oracle vocabulary [0, {self.vocab_size})")
+        tokens = tokens.astype(np.int32)
+        n = len(tokens)
+        batch = min(int(batch_size), n)
+        total = 0.0
+        for start in range(0, n, batch):
+            chunk = tokens[start:start + batch]
+            rows = len(chunk)
+            if rows < batch:  # pad the tail so that one trace serves every batch
+                chunk = np.concatenate([chunk, np.zeros((batch - rows, chunk.shape[1]), np.int32)])
+            total += float(np.sum(self._nll_sums(tf.constant(chunk)).numpy()[:rows], dtype=np.float64))
+        return total / tokens.size
+
+    def ground_truth_nll(self, num, length, seed, batch_size=GENERATE_BATCH):
+        """NLL of num fresh samples: the oracle's entropy rate ("Groud-Truth")."""
+        return self.nll(self.generate(num, length, seed, batch_size))
