@@ -34,15 +34,32 @@ ORIGINAL_SECONDS = {"generation": 73.0, "mle_epoch": 155.0, "d_epoch": 25.0, "ad
 
 
 # ---------------------------------------------------------------------------- FLOPs
-def feature_flops(cfg):
-    """One full discriminator feature pass of one sequence (conv + highway)."""
-    conv = sum(2 * (cfg.seq_len - h + 1) * h * cfg.dis_emb_dim * n
+def conv_flops_full(cfg):
+    """Convolutions of one full-length discriminator pass (all windows)."""
+    return sum(2 * (cfg.seq_len - h + 1) * h * cfg.dis_emb_dim * n
                for h, n in zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
-    return conv + 2 * 2 * cfg.feature_dim ** 2
+
+
+def highway_flops(cfg):
+    return 2 * 2 * cfg.feature_dim ** 2
+
+
+def token_contribution_flops(cfg):
+    """Incremental path: one token's terms e·K_j for every filter and offset, plus
+    the window sums and max over windows it touches (additions counted too)."""
+    pairs = list(zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
+    return 2 * cfg.dis_emb_dim * sum(h * n for h, n in pairs) + 2 * sum((cfg.seq_len - h + 1) * n for h, n in pairs)
+
+
+def prefix_feature_flops(cfg, path):
+    """One leaked feature of one prefix: plain recomputes all windows."""
+    if path == "plain":
+        return conv_flops_full(cfg) + highway_flops(cfg)
+    return token_contribution_flops(cfg) + highway_flops(cfg)
 
 
 def classify_flops(cfg):
-    return feature_flops(cfg) + 2 * 2 * cfg.feature_dim
+    return conv_flops_full(cfg) + highway_flops(cfg) + 2 * 2 * cfg.feature_dim
 
 
 def generator_step_flops(cfg):
@@ -53,15 +70,20 @@ def generator_step_flops(cfg):
     return worker + manager
 
 
-def phase_flops(cfg):
-    T, B, c, R = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num
+def phase_flops(cfg, path):
+    """FLOPs per phase. path "plain" = the original's computation (every prefix
+    recomputed, every rollout re-encodes its prefix); "incremental" = ours."""
+    T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
     n = cfg.num_samples
-    sample_seq = T * (feature_flops(cfg) + generator_step_flops(cfg))
-    teacher_forced = (T + 1) * feature_flops(cfg) + T * generator_step_flops(cfg)
-    teacher_forced_train = (T + 1) * feature_flops(cfg) + 3 * T * generator_step_flops(cfg)  # fwd + 2× bwd
-    rollout_steps = R * sum(T - m * c for m in range(1, T // c))
-    adversarial = B * (sample_seq + teacher_forced_train + rollout_steps * (feature_flops(cfg) + generator_step_flops(cfg))
-                       + (R * (T // c - 1) + 1) * classify_flops(cfg))
+    feat, step = prefix_feature_flops(cfg, path), generator_step_flops(cfg)
+    sample_seq = T * (feat + step)
+    tf_features = (T + 1) * feat
+    teacher_forced_train = tf_features + 3 * T * step  # G forward + backward (≈ 2× forward)
+    if path == "plain":  # each of R·(K−1) rollouts: T+1 manager steps with features, T worker steps
+        rollouts = R * (K - 1) * ((T + 1) * feat + T * step)
+    else:  # shared prefix: only the free-running continuation
+        rollouts = R * sum(T - m * c for m in range(1, K)) * (feat + step)
+    adversarial = B * (sample_seq + teacher_forced_train + rollouts + (R * (K - 1) + 1) * classify_flops(cfg))
     d_epoch = 2 * n * 3 * classify_flops(cfg)
     return {
         "generation": n * sample_seq,
@@ -69,11 +91,13 @@ def phase_flops(cfg):
         "d_epoch": d_epoch,
         "adversarial_step": adversarial,
         "adversarial_iteration": adversarial + cfg.adv_d_rounds * (n * sample_seq + cfg.d_epochs * d_epoch),
+        "nll_eval": n * sample_seq + n * T * 2 * (cfg.oracle_emb_dim + cfg.oracle_hidden_dim) * 4 * cfg.oracle_hidden_dim
+        + n * T * 2 * cfg.oracle_hidden_dim * cfg.vocab_size,
     }
 
 
 # ---------------------------------------------------------------------------- timing
-def matmul_rate(size=2048, repeats=10):
+def matmul_rate(size=4096, repeats=5):
     a = tf.random.normal([size, size])
     b = tf.random.normal([size, size])
     f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
@@ -92,16 +116,25 @@ def timed(fn, repeats=1):
     return (time.perf_counter() - t0) / repeats
 
 
-def bench_length(length, quick):
-    preset = {20: "synthetic20", 40: "synthetic40"}[length]
-    cfg = make_config(preset)
+def config_for(length, path):
+    if length == 20:
+        return make_config("synthetic20", feature_path=path)
+    return make_config("synthetic40", seq_len=length, feature_path=path)
+
+
+def bench_length(length, path, quick, d_seconds=None):
+    """Seconds per phase for one length and feature path (D epoch is path-free)."""
+    from synthetic_oracle.model import OracleLSTM
+    cfg = config_for(length, path)
     gan = LeakGAN(cfg)
+    oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
     rng = np.random.default_rng(0)
     real = rng.integers(0, cfg.vocab_size, size=(cfg.num_samples, cfg.seq_len)).astype(np.int32)
-    labels = np.tile(np.array([1, 0], np.int32), cfg.batch_size // 2)
+    labels = tf.constant(np.tile(np.array([1, 0], np.int32), cfg.batch_size // 2))
     batches = cfg.num_samples // cfg.batch_size
-    frac = 0.1 if quick else 1.0  # quick mode times a fraction of each epoch and scales it
+    frac = 0.1 if quick else 1.0  # quick mode times a fraction of each phase and scales it up
     n_mle, n_d = max(1, int(batches * frac)), max(1, int(2 * batches * frac))
+    gen_rows = max(cfg.sample_batch, int(cfg.num_samples * frac) // cfg.sample_batch * cfg.sample_batch)
     x_batches = [tf.constant(real[i * cfg.batch_size:(i + 1) * cfg.batch_size]) for i in range(batches)]
 
     def mle():
@@ -110,51 +143,60 @@ def bench_length(length, quick):
 
     def d_epoch():
         for i in range(n_d):
-            gan.discriminator_step(x_batches[i % batches], tf.constant(labels))
+            gan.discriminator_step(x_batches[i % batches], labels)
 
-    def generation():
-        gan.generate(int(cfg.num_samples * frac) // cfg.sample_batch * cfg.sample_batch or cfg.sample_batch, 1.5)
+    def nll_eval():
+        oracle.nll(gan.generate(gen_rows, cfg.eval_beta))
 
-    gen_rows = int(cfg.num_samples * frac) // cfg.sample_batch * cfg.sample_batch or cfg.sample_batch
     seconds = {
-        "generation": timed(generation) * cfg.num_samples / gen_rows,
+        "generation": timed(lambda: gan.generate(gen_rows, cfg.eval_beta)) * cfg.num_samples / gen_rows,
         "mle_epoch": timed(mle) * batches / n_mle,
-        "d_epoch": timed(d_epoch) * 2 * batches / n_d,
+        "d_epoch": d_seconds if d_seconds is not None else timed(d_epoch) * 2 * batches / n_d,
         "adversarial_step": timed(lambda: gan.adversarial_step(gan.next_seed())["goal_loss"].numpy(), repeats=3),
+        "nll_eval": timed(nll_eval) * cfg.num_samples / gen_rows,
     }
     seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
         seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
-    flops = phase_flops(cfg)
-    return cfg, seconds, flops
+    return cfg, seconds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", default="20")
-    parser.add_argument("--quick", action="store_true", help="time 10%% of each epoch and scale")
+    parser.add_argument("--lengths", default="20,40")
+    parser.add_argument("--paths", default="incremental,plain")
+    parser.add_argument("--quick", action="store_true", help="time 10%% of each phase and scale up")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
-              "matmul_gflops": rate / 1e9, "phases": {}}
+              "matmul_gflops": round(rate / 1e9, 1), "results": {}}
     for length in [int(v) for v in args.lengths.split(",")]:
-        cfg, seconds, flops = bench_length(length, args.quick)
-        rows = {}
-        for phase, s in seconds.items():
-            rows[phase] = dict(seconds=round(s, 3), gflop=round(flops[phase] / 1e9, 2),
-                               gflops_per_s=round(flops[phase] / s / 1e9, 2),
-                               fraction_of_matmul_rate=round(flops[phase] / s / rate, 3),
-                               original_seconds=ORIGINAL_SECONDS[phase] if length == 20 else None,
-                               speedup_vs_original=round(ORIGINAL_SECONDS[phase] / s, 2) if length == 20 else None)
-            print(f"T={length} {phase:22s} {s:9.2f} s  {rows[phase]['gflops_per_s']:7.1f} GFLOP/s "
-                  f"({rows[phase]['fraction_of_matmul_rate']:.0%} of matmul)", flush=True)
-        report["phases"][str(length)] = rows
-    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        d_seconds = None
+        for path in args.paths.split(","):
+            cfg, seconds = bench_length(length, path, args.quick, d_seconds)
+            d_seconds = seconds["d_epoch"]
+            flops, original_flops = phase_flops(cfg, path), phase_flops(cfg, "plain")
+            rows = {}
+            for phase, sec in seconds.items():
+                rows[phase] = dict(
+                    seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
+                    flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
+                    gflops_per_s=round(flops[phase] / sec / 1e9, 1),
+                    fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3),
+                    original_seconds=ORIGINAL_SECONDS.get(phase) if length == 20 else None,
+                    speedup_vs_original=(round(ORIGINAL_SECONDS[phase] / sec, 2)
+                                         if length == 20 and phase in ORIGINAL_SECONDS else None))
+                print(f"T={length} {path:11s} {phase:22s} {sec:9.2f} s {rows[phase]['gflops_per_s']:7.1f} GFLOP/s "
+                      f"({rows[phase]['fraction_of_matmul_rate']:.0%} of matmul, "
+                      f"{rows[phase]['flop_saving_vs_original']:.0%} fewer FLOPs)", flush=True)
+            rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
+            report["results"][f"T{length}_{path}"] = rows
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
-    print(f"matmul {rate / 1e9:.1f} GFLOP/s; wrote {out}")
+    print(f"matmul {rate / 1e9:.1f} GFLOP/s; peak RSS {report['peak_rss_mb']} MB; wrote {out}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ command line or in a flagfile wins over the preset.
 """
 import dataclasses
 import json
+import os
 
 from leakgan_tf.errors import UserError
 
@@ -108,6 +109,9 @@ class Config:
             raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
+        if self.oracle_params and not os.path.isfile(self.oracle_params):
+            raise UserError(f"--oracle_params={self.oracle_params}: file not found; set LEAKGAN_SHARED_DATA or "
+                            f"pass an existing .npz (python -m synthetic_oracle create makes one)")
         if self.num_samples == 0:
             raise UserError(f"--generated_num={self.generated_num} is smaller than one batch ({self.batch_size})")
         return self

@@ -58,9 +58,13 @@ def read_int_sequences(path, vocab_size=None, length=None):
         if len(tokens) != len(rows[0]):
             raise UserError(f"{path}:{n}: {len(tokens)} ids but line 1 has {len(rows[0])}; "
                             f"all lines must have the same length")
-    array = np.array(rows, dtype=np.int64)
     high = vocab_size if vocab_size is not None else _INT32_MAX + 1
-    bad = np.argwhere((array < 0) | (array >= high))
+    try:
+        array = np.array(rows, dtype=np.int64)
+        bad = np.argwhere((array < 0) | (array >= high))
+    except OverflowError:  # an id beyond int64
+        array = np.array(rows, dtype=object)
+        bad = np.argwhere((array < 0) | (array >= high))
     if len(bad):
         r, c = bad[0]
         allowed = f"[0, {vocab_size})" if vocab_size is not None else "[0, 2^31)"

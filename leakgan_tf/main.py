@@ -61,7 +61,9 @@ def main(argv):
     from leakgan_tf.train import Trainer
     oracle = build_oracle(cfg)
     trainer = Trainer(cfg, FLAGS.logdir, oracle, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every)
-    trainer.run()
+    stopped_by = trainer.run()
+    if stopped_by:
+        sys.exit(128 + stopped_by)
     print(f"done: checkpoints, samples and TensorBoard events in {FLAGS.logdir}", flush=True)
 
 

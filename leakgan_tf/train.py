@@ -8,14 +8,19 @@ resumable phases:
                NLL-oracle every eval_every; optional interleaved MLE epoch;
                adv_d_rounds × (fresh negatives, positives, d_epochs D epochs)]
 
-Progress (blocks and iterations done) lives in the checkpoint with the models,
-the five optimizers and the random stream, so a rerun with the same logdir
-continues where the last checkpoint left off.
+Progress (blocks and iterations done, and the finished units — D rounds, MLE
+epochs, the G step — inside the current one) lives in the checkpoint with the
+models, the five optimizers and the random stream, so a rerun with the same
+logdir continues where the last checkpoint left off, on the same random stream.
+Checkpoints are written at every block, every `checkpoint_every` adversarial
+iterations, and when SIGINT/SIGTERM asks the run to stop (at the next unit
+boundary; a second signal quits at once).
 """
 import dataclasses
 import json
-import os
 import pathlib
+import shutil
+import signal
 import time
 
 import numpy as np
@@ -50,9 +55,12 @@ class Trainer:
         self.gan = LeakGAN(cfg)
         self.blocks_done = tf.Variable(0, dtype=tf.int64, name="pretrain_blocks_done")
         self.iterations_done = tf.Variable(0, dtype=tf.int64, name="adversarial_iterations_done")
+        self.units_done = tf.Variable(0, dtype=tf.int64, name="units_done_in_current_block_or_iteration")
+        self._stop_requested = False
         self.checkpoint = tf.train.Checkpoint(
             discriminator=self.gan.discriminator, manager=self.gan.manager, worker=self.gan.worker,
             rng=self.gan.rng, blocks_done=self.blocks_done, iterations_done=self.iterations_done,
+            units_done=self.units_done,
             **{f"optimizer_{k}": v for k, v in self.gan.optimizers.items()})
         self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.logdir / "checkpoints"),
                                                        max_to_keep=3)
@@ -63,32 +71,48 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _prepare_logdir(self, fresh):
-        self.logdir.mkdir(parents=True, exist_ok=True)
         saved = self.logdir / "config.json"
-        if fresh:
-            for old in (self.logdir / "checkpoints").glob("*"):
-                old.unlink()
-        elif saved.exists():
-            previous = json.loads(saved.read_text())
-            current = json.loads(self.cfg.to_json())
-            diff = sorted(k for k in set(previous) | set(current)
-                          if previous.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
-            if diff:
-                shown = ", ".join(f"--{k}={previous.get(k)} (saved) vs {current.get(k)} (now)" for k in diff[:3])
-                raise UserError(f"{self.logdir} holds a run with different settings: {shown}; "
-                                f"use the saved values, another --logdir, or --fresh to start over")
-        with data.atomic_write(saved) as f:
-            f.write(self.cfg.to_json())
+        try:
+            self.logdir.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                for name in ("checkpoints", "samples"):
+                    shutil.rmtree(self.logdir / name, ignore_errors=True)
+                for name in ("real_data.txt", "config.json"):
+                    (self.logdir / name).unlink(missing_ok=True)
+            elif saved.exists():
+                self._check_same_settings(json.loads(saved.read_text()))
+            with data.atomic_write(saved) as f:
+                f.write(self.cfg.to_json())
+        except OSError as e:
+            raise UserError(f"cannot write to --logdir={self.logdir}: {e.strerror or e}; "
+                            f"choose a writable directory with free space") from None
+
+    def _check_same_settings(self, previous):
+        current = json.loads(self.cfg.to_json())
+        diff = sorted(k for k in set(previous) | set(current)
+                      if previous.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
+        if diff:
+            shown = ", ".join(f"--{k}={previous.get(k)} (saved) vs {current.get(k)} (now)" for k in diff[:3])
+            raise UserError(f"{self.logdir} holds a run with different settings: {shown}; "
+                            f"use the saved values, another --logdir, or --fresh to start over")
 
     def restore(self):
         """Restores the latest checkpoint if there is one; returns its path or None."""
         latest = self.ckpt_manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise UserError(f"checkpoint {latest} does not fit this model ({str(e).splitlines()[0][:120]}); "
+                                f"use the run's own settings or --fresh") from None
         return latest
 
     def save(self):
-        path = self.ckpt_manager.save()
+        try:
+            path = self.ckpt_manager.save()
+        except (OSError, tf.errors.OpError) as e:
+            raise UserError(f"could not write a checkpoint to {self.logdir / 'checkpoints'} ({e}); the last good one "
+                            f"is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun")
         self.summaries.flush()
         return path
 
@@ -101,43 +125,51 @@ class Trainer:
         data.write_int_sequences(path, tokens)
         return tokens
 
+    def _check_finite(self, where, **values):
+        """Stops the run (or reports a skip) when a loss or reward is NaN/Inf."""
+        for name, value in values.items():
+            if not np.all(np.isfinite(value)):
+                last = self.ckpt_manager.latest_checkpoint or "none yet (rerun with --fresh)"
+                raise NonFiniteError(f"{name} is not finite during {where}; the last good checkpoint is {last} "
+                                     f"(rerun to resume from it; lower --gen_learning_rate/--dis_learning_rate "
+                                     f"if it recurs)")
+
     # ------------------------------------------------------------------ phases
-    def train_discriminator(self, rounds, step, tag):
-        """rounds × (fresh negatives at β_eval, fresh oracle positives, d_epochs epochs)."""
+    def discriminator_round(self, step, tag):
+        """Fresh negatives at β_eval, fresh oracle positives, d_epochs epochs of D."""
         cfg, gan = self.cfg, self.gan
-        for r in range(rounds):
-            t0 = time.time()
-            negatives = gan.generate(cfg.num_samples, cfg.eval_beta)
-            positives = self.oracle.generate(cfg.num_samples, cfg.seq_len, seed=gan.next_numpy_seed())
-            dataset = data.discriminator_dataset(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
-            losses = []
-            for _ in range(cfg.d_epochs):
-                for tokens, labels in dataset:
-                    loss, _ = gan.discriminator_step(tokens, labels)
-                    losses.append(loss)
-            acc_real, acc_fake = self.discriminator_accuracy(positives, negatives)
-            seconds = time.time() - t0
-            stats = dict(loss=float(np.mean(losses)) if losses else float("nan"),
-                         accuracy_real=acc_real, accuracy_fake=acc_fake, seconds=seconds)
-            self.summaries.scalars(step * rounds + r, stats, f"{tag}/discriminator")
-            self.progress.advance()
-            self.progress.log(tag, f"D round {r + 1}/{rounds} loss {stats['loss']:.4f} "
-                                   f"acc real {acc_real:.3f} fake {acc_fake:.3f} ({seconds:.1f}s)")
+        t0 = time.time()
+        negatives = gan.generate(cfg.num_samples, cfg.eval_beta)
+        positives = self.oracle.generate(cfg.num_samples, cfg.seq_len, seed=gan.next_numpy_seed())
+        dataset = data.discriminator_dataset(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
+        losses = []
+        for _ in range(cfg.d_epochs):
+            for tokens, labels in dataset:
+                losses.append(gan.discriminator_step(tokens, labels)[0])
+        loss = float(np.mean(losses)) if losses else float("nan")
+        self._check_finite(f"{tag} D round {step}", discriminator_loss=loss)
+        acc_real, acc_fake = self.discriminator_accuracy(positives, negatives)
+        seconds = time.time() - t0
+        self.summaries.scalars(step, dict(loss=loss, accuracy_real=acc_real, accuracy_fake=acc_fake,
+                                          seconds=seconds), f"{tag}/discriminator")
+        self.progress.advance()
+        self.progress.log(tag, f"D round {step}: loss {loss:.4f} acc real {acc_real:.3f} fake {acc_fake:.3f} "
+                               f"({seconds:.1f}s)")
 
     def discriminator_accuracy(self, positives, negatives, limit=1024):
         probs = lambda x: self.gan.discriminator.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
         return float(np.mean(probs(positives) > 0.5)), float(np.mean(probs(negatives) <= 0.5))
 
-    def mle_epoch(self, tokens, max_batches=None):
+    def mle_epoch(self, tokens, where):
         """One pass of Worker MLE + Manager pretraining over tokens in fixed order."""
         worker, manager = [], []
-        for i, batch in enumerate(data.batched_dataset(tokens, self.cfg.batch_size)):
-            if max_batches is not None and i >= max_batches:
-                break
+        for batch in data.batched_dataset(tokens, self.cfg.batch_size):
             w, m = self.gan.pretrain_step(batch)
             worker.append(w)
             manager.append(m)
-        return float(np.mean(worker)), float(np.mean(manager))
+        worker, manager = float(np.mean(worker)), float(np.mean(manager))
+        self._check_finite(where, worker_mle_loss=worker, manager_loss=manager)
+        return worker, manager
 
     def evaluate(self, step, tag):
         """NLL-oracle of num_samples at β_eval, and the oracle's own NLL; writes the samples."""
@@ -156,16 +188,47 @@ class Trainer:
         self.progress.log(tag, f"step {step}: NLL-oracle {nll:.4f} (ground truth {truth:.4f}, {seconds:.1f}s)")
         return nll
 
+    def adversarial_generator_step(self, it):
+        cfg = self.cfg
+        t0 = time.time()
+        out = self.gan.adversarial_step(self.gan.next_seed())
+        seconds = time.time() - t0
+        reward = out["rewards"].numpy()
+        stats = {k: float(out[k]) for k in ("goal_loss", "worker_loss", "manager_cosine", "worker_cosine",
+                                              "self_nll")}
+        self._check_finite(f"adversarial iteration {it}", rewards=reward, goal_loss=stats["goal_loss"],
+                           worker_loss=stats["worker_loss"])
+        stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
+        self.summaries.scalars(it, stats, "adversarial/generator")
+        self.summaries.histogram(it, "adversarial/rewards", reward)
+        self.progress.advance()
+        self.progress.log("adversarial", f"iteration {it + 1}/{cfg.adversarial_iterations} goal_loss "
+                                         f"{stats['goal_loss']:.4f} worker_loss {stats['worker_loss']:.4f} "
+                                         f"({seconds:.1f}s)")
+
     # ------------------------------------------------------------------ schedule
+    def _units(self, position, count):
+        """Yields the unfinished unit indices of the current block/iteration and
+        records each as done; stops early when a stop was requested."""
+        for unit in range(int(self.units_done.numpy()), count):
+            if self._stop_requested:
+                raise _Stop()
+            yield unit
+            self.units_done.assign(unit + 1)
+
     def pretrain(self):
         cfg = self.cfg
         mle = self._mle_data()
+        rounds = cfg.pretrain_d_rounds
         for block in range(int(self.blocks_done.numpy()), cfg.pretrain_blocks):
-            self.train_discriminator(cfg.pretrain_d_rounds, block, "pretrain")
-            for e in range(cfg.pretrain_g_epochs):
-                t0 = time.time()
-                worker_loss, manager_loss = self.mle_epoch(mle)
+            for unit in self._units(block, rounds + cfg.pretrain_g_epochs):
+                if unit < rounds:
+                    self.discriminator_round(block * rounds + unit, "pretrain")
+                    continue
+                e = unit - rounds
                 step = block * cfg.pretrain_g_epochs + e
+                t0 = time.time()
+                worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}")
                 self.summaries.scalars(step, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
                                                   epoch_seconds=time.time() - t0), "pretrain/generator")
                 self.progress.advance()
@@ -175,45 +238,65 @@ class Trainer:
                 if e in cfg.pretrain_eval_epochs:
                     self.evaluate(step, "pretrain")
             self.blocks_done.assign(block + 1)
+            self.units_done.assign(0)
             self.save()
 
     def adversarial(self):
-        cfg, gan = self.cfg, self.gan
+        cfg = self.cfg
         mle = self._mle_data() if cfg.interleave_mle_every else None
-        start = int(self.iterations_done.numpy())
-        for it in range(start, cfg.adversarial_iterations):
-            t0 = time.time()
-            out = gan.adversarial_step(gan.next_seed())
-            seconds = time.time() - t0
-            reward = out["rewards"].numpy()
-            stats = {k: float(out[k]) for k in ("goal_loss", "worker_loss", "manager_cosine", "worker_cosine",
-                                                  "self_nll")}
-            stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
-            self.summaries.scalars(it, stats, "adversarial/generator")
-            self.summaries.histogram(it, "adversarial/rewards", reward)
-            self.progress.advance()
-            self.progress.log("adversarial", f"iteration {it + 1}/{cfg.adversarial_iterations} goal_loss "
-                                             f"{stats['goal_loss']:.4f} worker_loss {stats['worker_loss']:.4f} "
-                                             f"({seconds:.1f}s)")
-            if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
-                self.mle_epoch(mle)
-            if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
-                self.evaluate(it, "adversarial")
-            self.train_discriminator(cfg.adv_d_rounds, it, "adversarial")
+        for it in range(int(self.iterations_done.numpy()), cfg.adversarial_iterations):
+            for unit in self._units(it, 1 + cfg.adv_d_rounds):
+                if unit > 0:
+                    self.discriminator_round(it * cfg.adv_d_rounds + unit - 1, "adversarial")
+                    continue
+                self.adversarial_generator_step(it)
+                if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
+                    self.mle_epoch(mle, f"interleaved MLE at iteration {it}")
+                if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
+                    self.evaluate(it, "adversarial")
             self.iterations_done.assign(it + 1)
+            self.units_done.assign(0)
             if (it + 1) % self.checkpoint_every == 0 or it == cfg.adversarial_iterations - 1:
                 self.save()
 
+    def _request_stop(self, signum, frame):
+        if self._stop_requested:
+            raise KeyboardInterrupt
+        self._stop_requested = signum
+        self.progress.log("signal", f"{signal.Signals(signum).name}: saving a checkpoint after the current unit "
+                                    f"(send it again to quit without saving)")
+
     def run(self):
+        """Runs (or resumes) the whole schedule; returns None, or the signal number
+        that stopped it after saving a checkpoint."""
         latest = self.restore()
+        cfg = self.cfg
         if latest:
-            cfg = self.cfg
             self.progress.resume(int(self.blocks_done.numpy()) * (cfg.pretrain_d_rounds + cfg.pretrain_g_epochs)
-                                 + int(self.iterations_done.numpy()) * (1 + cfg.adv_d_rounds))
+                                 + int(self.iterations_done.numpy()) * (1 + cfg.adv_d_rounds)
+                                 + int(self.units_done.numpy()))
             self.progress.log("resume", f"from {latest}: {int(self.blocks_done.numpy())} pretraining blocks, "
                                         f"{int(self.iterations_done.numpy())} adversarial iterations done")
         else:
-            self.summaries.hparams(dataclasses.asdict(self.cfg))
-        self.pretrain()
-        self.adversarial()
-        self.summaries.flush()
+            self.summaries.hparams(dataclasses.asdict(cfg))
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.pretrain()
+            self.adversarial()
+        except _Stop:
+            path = self.save()
+            self.progress.log("signal", f"stopped; checkpoint {path}; rerun the same command to resume")
+            return self._stop_requested
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.summaries.flush()
+        return None
+
+
+class _Stop(Exception):
+    """Raised at a unit boundary after SIGINT/SIGTERM."""
+
+
+class NonFiniteError(UserError):
+    """A loss or reward became NaN/Inf."""

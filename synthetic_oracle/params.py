@@ -6,6 +6,7 @@ Shapes, with V = vocabulary, E = embedding size, H = hidden size:
 """
 import pathlib
 import pickle
+import zipfile
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def check_params(params, source="oracle parameters"):
     """Validates {name: array} and returns it as float32 arrays in NAMES order."""
     missing = [n for n in NAMES if n not in params]
     if missing:
-        raise UserError(f"{source} lack array(s) {', '.join(missing)}; an oracle needs all of {' '.join(NAMES)}")
+        raise UserError(f"{source}: missing array(s) {', '.join(missing)}; an oracle needs all of {' '.join(NAMES)}")
     arrays = {n: np.asarray(params[n]) for n in NAMES}
     for name, a in arrays.items():
         if not np.issubdtype(a.dtype, np.floating):
@@ -52,6 +53,8 @@ def check_params(params, source="oracle parameters"):
         bad = "embedding" if emb.ndim != 2 else "Wi"
         raise UserError(f"{source}: array {bad} has shape {arrays[bad].shape}, expected a matrix")
     (vocab, size), hidden = emb.shape, wi.shape[1]
+    if min(vocab, size, hidden) < 1:
+        raise UserError(f"{source}: empty arrays (V={vocab}, E={size}, H={hidden}); all sizes must be positive")
     for name, shape in expected_shapes(vocab, size, hidden).items():
         if arrays[name].shape != shape:
             raise UserError(f"{source}: array {name} has shape {arrays[name].shape}, expected {shape} "
@@ -67,11 +70,11 @@ def load_npz(path):
     if not path.is_file():
         raise UserError(f"oracle parameter file {path} not found; pass an existing .npz "
                         f"(python -m synthetic_oracle create/convert makes one)")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not an .npz archive (not a zip file); "
+                        f"recreate it with python -m synthetic_oracle create or convert")
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("a single .npy array, not an .npz archive")
-        with npz:
+        with np.load(path, allow_pickle=False) as npz:
             params = {name: npz[name] for name in npz.files}
     except Exception as e:  # corrupt archives raise OSError, ValueError, BadZipFile, zlib.error, ...
         raise UserError(f"{path} is not a readable .npz archive ({_first_line(e)}); "

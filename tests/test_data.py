@@ -36,6 +36,7 @@ def test_trailing_blank_lines_and_spaces_ignored(tmp_path):
     ("1 2 3\n\n4 5 6\n", {}, ":2: blank line"),
     ("1 2 3\n4 5 10\n", {"vocab_size": 10}, ":2: id 10 (position 3) is outside [0, 10)"),
     ("1 -2 3\n", {}, "id -2"),
+    ("1 99999999999999999999999 3\n", {}, "id 99999999999999999999999 (position 2) is outside [0, 2^31)"),
     ("1 2 3\n", {"length": 4}, ":1: 3 ids but sequences of length 4"),
 ])
 def test_bad_files(tmp_path, text, kwargs, fragment):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from leakgan_tf.train import Trainer
+from leakgan_tf.train import NonFiniteError, Trainer
 from synthetic_oracle.model import OracleLSTM
 from tests.helpers import tiny_config
 
@@ -32,9 +32,20 @@ def scalar_tags(logdir):
     return set(acc.Tags()["tensors"])
 
 
-def test_tiny_run_writes_events_samples_and_checkpoints(tmp_path):
-    run(tmp_path)
-    tags = scalar_tags(tmp_path)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One uninterrupted run, one run stopped after an iteration and resumed, one other seed."""
+    root = tmp_path_factory.mktemp("runs")
+    straight = run(root / "straight")
+    first = run(root / "resumed", adversarial_iterations=1)
+    slots = [v.numpy() for v in first.gan.optimizers["adversarial_worker"].variables]
+    other_seed = run(root / "other_seed", adversarial_iterations=1, seed=4)
+    return dict(root=root, straight=straight, first_slots=slots, other_seed=other_seed)
+
+
+def test_tiny_run_writes_events_samples_and_checkpoints(runs):
+    logdir = runs["root"] / "straight"
+    tags = scalar_tags(logdir)
     for tag in ["pretrain/nll_oracle", "pretrain/ground_truth_nll", "pretrain/generator/worker_mle_loss",
                 "pretrain/generator/manager_loss", "pretrain/discriminator/loss",
                 "pretrain/discriminator/accuracy_real", "pretrain/discriminator/accuracy_fake",
@@ -42,33 +53,38 @@ def test_tiny_run_writes_events_samples_and_checkpoints(tmp_path):
                 "adversarial/generator/mean_reward", "adversarial/generator/g_step_seconds",
                 "adversarial/rewards", "adversarial/samples"]:
         assert tag in tags, tag
-    assert glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index"))
-    samples = sorted((tmp_path / "samples").glob("adversarial_*.txt"))
+    assert glob.glob(str(logdir / "checkpoints" / "ckpt-*.index"))
+    samples = sorted((logdir / "samples").glob("adversarial_*.txt"))
     assert [p.name for p in samples] == ["adversarial_0000.txt", "adversarial_0001.txt"]
     assert len(samples[0].read_text().splitlines()) == 16
 
 
-def test_resume_restores_position_optimizer_slots_and_random_stream(tmp_path):
-    straight = run(tmp_path / "straight")
-    first = run(tmp_path / "resumed", adversarial_iterations=1)
-    slots_saved = [v.numpy() for v in first.gan.optimizers["adversarial_worker"].variables]
-    resumed_cfg = tiny_config(**SCHEDULE)
-    resumed = Trainer(resumed_cfg, tmp_path / "resumed", oracle(), checkpoint_every=1)
+def test_resume_restores_position_optimizer_slots_and_random_stream(runs):
+    root = runs["root"]
+    resumed = Trainer(tiny_config(**SCHEDULE), root / "resumed", oracle(), checkpoint_every=1)
     resumed.restore()
     assert int(resumed.blocks_done.numpy()) == 1 and int(resumed.iterations_done.numpy()) == 1
-    for a, b in zip(slots_saved, resumed.gan.optimizers["adversarial_worker"].variables):
+    for a, b in zip(runs["first_slots"], resumed.gan.optimizers["adversarial_worker"].variables):
         np.testing.assert_array_equal(a, b.numpy())
     resumed.run()
     for name in ["adversarial_0000.txt", "adversarial_0001.txt"]:
-        assert (tmp_path / "straight" / "samples" / name).read_text() == \
-            (tmp_path / "resumed" / "samples" / name).read_text(), name
-    for a, b in zip(straight.gan.worker.weights, resumed.gan.worker.weights):
+        assert (root / "straight" / "samples" / name).read_text() == \
+            (root / "resumed" / "samples" / name).read_text(), name
+    for a, b in zip(runs["straight"].gan.worker.weights, resumed.gan.worker.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
 
 
-def test_same_seed_same_samples(tmp_path):
-    run(tmp_path / "a", adversarial_iterations=1)
-    run(tmp_path / "b", adversarial_iterations=1)
-    run(tmp_path / "c", adversarial_iterations=1, seed=4)
-    a, b, c = [(tmp_path / d / "samples" / "adversarial_0000.txt").read_text() for d in "abc"]
-    assert a == b and a != c
+def test_same_seed_same_samples(runs):
+    root = runs["root"]
+    read = lambda d: (root / d / "samples" / "adversarial_0000.txt").read_text()  # noqa: E731
+    # "resumed" ran its first iteration separately with the same seed as "straight"
+    assert read("straight") == read("resumed")
+    assert read("straight") != read("other_seed")
+
+
+def test_nan_in_a_loss_stops_with_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(tiny_config(**SCHEDULE), tmp_path, oracle(), checkpoint_every=1)
+    trainer.save()
+    trainer.gan.discriminator.out_kernel.assign(tf.fill(trainer.gan.discriminator.out_kernel.shape, float("nan")))
+    with pytest.raises(NonFiniteError, match="discriminator_loss is not finite.*ckpt-1"):
+        trainer.pretrain()  # the phase itself: run() would first restore the good weights

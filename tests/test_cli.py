@@ -1,0 +1,128 @@
+"""The command lines as a user runs them: flags, one-line errors, a killed run
+that resumes, sampling from a checkpoint."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+TINY_FLAGS = """--vocab_size=30
+--seq_len=8
+--batch_size=4
+--gen_emb_dim=6
+--gen_hidden_dim=5
+--goal_size=3
+--step_size=2
+--dis_emb_dim=5
+--dis_filter_sizes=1,2,3,8
+--dis_num_filters=3,4,2,3
+--generated_num=16
+--sample_batch=8
+--oracle_seed=1
+--oracle_emb_dim=4
+--oracle_hidden_dim=4
+--pretrain_blocks=1
+--pretrain_d_rounds=1
+--d_epochs=1
+--pretrain_g_epochs=1
+--pretrain_eval_epochs=0
+--adversarial_iterations=6
+--adv_d_rounds=1
+--eval_every=1
+--checkpoint_every=1
+"""
+
+
+def cli(*args, module="leakgan_tf.main", **kwargs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO_ROOT,
+                          env=env, timeout=600, **kwargs)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    # TensorFlow's C++ start-up notices (not ours) are printed before any of our code runs.
+    noise = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(noise)]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_dry_run_prints_parameter_counts():
+    result = cli("--dry_run")
+    assert result.returncode == 0, result.stderr
+    assert "discriminator: 7,045,466 parameters" in result.stdout
+    assert "manager: 391,224 parameters" in result.stdout
+    assert "worker: 2,835,840 parameters" in result.stdout
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--no_such_flag=1"], ["no_such_flag"]),
+    (["--flagfile=/nonexistent/x.cfg"], ["x.cfg"]),
+    (["--batch_size=-4", "--dry_run"], ["--batch_size=-4", "positive"]),
+    (["--step_size=3", "--dry_run"], ["--step_size=3", "divide"]),
+    (["--rollout_num=0", "--dry_run"], ["--rollout_num=0"]),
+    (["--batch_size=abc"], ["batch_size"]),
+    (["--oracle_params=/nonexistent/o.npz"], ["o.npz"]),
+])
+def test_bad_input_gets_one_line(args, fragments):
+    assert_one_line_error(cli(*args), *fragments)
+
+
+def test_killed_run_resumes_and_finishes_then_samples(tmp_path):
+    flagfile = tmp_path / "tiny.cfg"
+    flagfile.write_text(TINY_FLAGS + f"--logdir={tmp_path / 'run'}\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, "-m", "leakgan_tf.main", f"--flagfile={flagfile}"], cwd=REPO_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    target = tmp_path / "run" / "samples" / "adversarial_0001.txt"
+    deadline = time.time() + 300
+    while not target.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert target.exists(), proc.communicate()[0]
+    proc.send_signal(signal.SIGKILL)  # mid-adversarial phase
+    proc.wait()
+    assert not (tmp_path / "run" / "samples" / "adversarial_0005.txt").exists()
+    resumed = cli(f"--flagfile={flagfile}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "[resume]" in resumed.stdout and "1 pretraining blocks" in resumed.stdout
+    names = sorted(p.name for p in (tmp_path / "run" / "samples").glob("adversarial_*.txt"))
+    assert names == [f"adversarial_{i:04d}.txt" for i in range(6)]
+    assert not list((tmp_path / "run").rglob("*.tmp*")), "no half-written files are left"
+
+    sampled = cli("--logdir", str(tmp_path / "run"), "--num", "5", "--seed", "3", module="leakgan_tf.sample")
+    assert sampled.returncode == 0, sampled.stderr
+    rows = [list(map(int, line.split())) for line in sampled.stdout.splitlines()]
+    assert len(rows) == 5 and all(len(r) == 8 and all(0 <= t < 30 for t in r) for r in rows)
+    again = cli("--logdir", str(tmp_path / "run"), "--num", "5", "--seed", "3", module="leakgan_tf.sample")
+    assert again.stdout == sampled.stdout
+
+    conflict = cli(f"--flagfile={flagfile}", "--gen_hidden_dim=7")
+    assert_one_line_error(conflict, "gen_hidden_dim", "--fresh")
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
+    flagfile = tmp_path / "tiny.cfg"
+    flagfile.write_text(TINY_FLAGS.replace("--adversarial_iterations=6", "--adversarial_iterations=2")
+                        + f"--logdir={tmp_path / 'run'}\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, "-m", "leakgan_tf.main", f"--flagfile={flagfile}"], cwd=REPO_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    for line in proc.stdout:  # stop during pretraining, right after the first D round
+        if "D round 0" in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    output = line + proc.communicate(timeout=300)[0]
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    assert "stopped; checkpoint" in output
+    assert list((tmp_path / "run" / "checkpoints").glob("ckpt-*.index"))
+    resumed = cli(f"--flagfile={flagfile}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "[resume]" in resumed.stdout and "D round 0" not in resumed.stdout
