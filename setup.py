@@ -15,7 +15,7 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "numpy",
-        "nltk",
+        "nltk>=3.9",
         "absl-py",
         "tensorflow-datasets",
         # tensorflow-datasets 4.9.x imports importlib_resources for local

@@ -53,6 +53,7 @@ class Config:
     adv_d_rounds: int = 5
     eval_every: int = 5
     interleave_mle_every: int = 0
+    mle_epoch_fraction: float = 1.0
     sample_batch: int = 1024
     feature_path: str = "incremental"
     # --- data
@@ -105,6 +106,8 @@ class Config:
                      "adv_beta_early", "rollout_beta"]:
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name}={getattr(self, name)} must be positive")
+        if not 0.0 < self.mle_epoch_fraction <= 1.0:
+            raise UserError(f"--mle_epoch_fraction={self.mle_epoch_fraction} must be in (0, 1]")
         if self.feature_path not in ("incremental", "plain"):
             raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:
@@ -127,7 +130,8 @@ PRESETS = {
     "coco": dict(
         vocab_size=4839, seq_len=32, gen_emb_dim=128, gen_hidden_dim=128, gen_learning_rate=0.001,
         dis_emb_dim=256, dis_filter_sizes=SYNTHETIC20_FILTERS + (32,), dis_num_filters=SYNTHETIC20_COUNTS + (160,),
-        adv_beta=0.8, pretrain_blocks=16, interleave_mle_every=15),
+        adv_beta=0.8, pretrain_blocks=16, pretrain_g_epochs=12, interleave_mle_every=15,
+        mle_epoch_fraction=0.05),
 }
 
 

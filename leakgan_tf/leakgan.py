@@ -55,7 +55,8 @@ class LeakGAN:
         self._sample = tf.function(self._sample_fn)
         self.discriminator_step = tf.function(self._discriminator_step_fn)
         self.pretrain_step = tf.function(self._pretrain_step_fn)
-        self.adversarial_step = tf.function(self._adversarial_step_fn)
+        self._adversarial_step = tf.function(self._adversarial_step_fn)
+        self._nll_batch = tf.function(lambda x: -tf.reduce_mean(self.generator.teacher_forced(x).log_probs))
 
     def _variables(self, optimizer_name):
         if optimizer_name == "discriminator":
@@ -96,8 +97,12 @@ class LeakGAN:
         self._apply("pretrain_manager", manager_loss, tape)
         return worker_loss, manager_loss
 
-    def _adversarial_step_fn(self, seed):
-        """Sample a batch, score it by rollouts, update Manager and Worker (spec §5–§6)."""
+    def _adversarial_step_fn(self, seed, reals, num_reals):
+        """Sample a batch, score it by rollouts, update Manager and Worker (spec §5–§6).
+
+        reals [B, T], num_reals: the first num_reals rows of reals join reward
+        ranking (COCO, spec §6.4); 0 for the synthetic experiments.
+        """
         cfg = self.cfg
         sample_seed, rollout_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         tokens = self.generator.sample(cfg.batch_size, cfg.adversarial_betas(), sample_seed)
@@ -105,7 +110,7 @@ class LeakGAN:
             out = self.generator.teacher_forced(tokens)
             with tape.stop_recording():
                 rollouts = self.generator.rollout(tokens, out, cfg.rollout_num, rollout_seed, cfg.rollout_beta)
-                reward = rewards.code_rewards(self.discriminator, tokens, rollouts)
+                reward = rewards.code_rewards(self.discriminator, tokens, rollouts, reals, num_reals)
             manager_loss = losses.manager_adversarial_loss(out, reward)
             worker_loss = losses.worker_adversarial_loss(out)
         self._apply("adversarial_manager", manager_loss, tape)
@@ -113,6 +118,19 @@ class LeakGAN:
         return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, tokens=tokens,
                     manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
                     self_nll=losses.worker_mle_loss(out))
+
+    def adversarial_step(self, seed, reals=None, num_reals=0):
+        """One adversarial generator update; see _adversarial_step_fn."""
+        if reals is None:
+            reals = tf.zeros([self.cfg.batch_size, self.cfg.seq_len], tf.int32)
+        return self._adversarial_step(seed, tf.constant(reals, tf.int32), tf.constant(num_reals, tf.int32))
+
+    def nll(self, tokens):
+        """The generator's mean per-token NLL (nats) of int tokens [N, T], teacher
+        forced, over the first N // B · B rows (G0 fixes the batch size)."""
+        b = self.cfg.batch_size
+        values = [self._nll_batch(tf.constant(tokens[i:i + b])) for i in range(0, len(tokens) // b * b, b)]
+        return float(np.mean(values))
 
     # ------------------------------------------------------------------ sampling
     def _sample_fn(self, betas, seed):

@@ -10,11 +10,12 @@ def ladder(index, total, delta=16.0):
 
 def rescale_code(rewards):
     """The original's rescale, row by row: distinct values get ladder indices
-    1, 2, … in first-appearance order (Python 3 dict order), not by rank.
+    1, 2, … in first-appearance order (Python 3 dict order), not by rank; the
+    ladder's denominator is the row length.
 
     rewards [K, N] -> [K, N]; a row without ties has mean 0.507807 for N = 64.
     """
-    total = rewards.shape[1]
+    total = tf.shape(rewards)[1]
 
     def row(r):
         _, idx = tf.unique(r)
@@ -38,7 +39,19 @@ def segment_rewards(discriminator, tokens, rollouts):
     return tf.concat([completed, full[None]], axis=0)
 
 
-def code_rewards(discriminator, tokens, rollouts):
-    """Rewards as the original feeds them to G: rescale_code(raw) / R, as [B, K]."""
+def code_rewards(discriminator, tokens, rollouts, reals=None, num_reals=None):
+    """Rewards as the original feeds them to G: rescale_code(raw) / R, as [B, K].
+
+    reals [M, T] (COCO, spec §6.4): real sentences scored with every row and
+    ranked with it (ladder denominator B + M'); only the B generated columns are
+    kept. num_reals (a scalar tensor) uses only the first M' rows (D still sees
+    a fixed [M, T] batch, so the graph has static shapes).
+    """
     raw = segment_rewards(discriminator, tokens, rollouts)
-    return tf.transpose(rescale_code(raw)) / float(rollouts.shape[1])
+    batch, num = tf.shape(tokens)[0], float(rollouts.shape[1])
+    if reals is not None:
+        real = num * discriminator.prob_real(reals)                                  # [M]
+        if num_reals is not None:
+            real = real[:num_reals]
+        raw = tf.concat([raw, tf.tile(real[None], [raw.shape[0], 1])], axis=1)     # [K, B + M]
+    return tf.transpose(rescale_code(raw)[:, :batch]) / num

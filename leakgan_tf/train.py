@@ -18,6 +18,7 @@ boundary; a second signal quits at once).
 """
 import dataclasses
 import json
+import math
 import pathlib
 import shutil
 import signal
@@ -26,7 +27,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from leakgan_tf import data
+from leakgan_tf import data, sources
 from leakgan_tf.errors import UserError
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.summaries import Progress, Summaries
@@ -41,17 +42,21 @@ class Trainer:
     Args:
       cfg: a validated Config.
       logdir: where checkpoints, samples, the config and event files go.
-      oracle: an object with generate(num, length, seed) and nll(tokens), the
-        synthetic data source and judge.
+      source: a sources.OracleSource / TextSource (what D's positives and the
+        MLE data are, how samples are judged); an oracle object
+        (synthetic_oracle.OracleLSTM) is wrapped in an OracleSource.
       fresh: start over even if logdir holds a checkpoint.
       checkpoint_every: adversarial iterations between checkpoints.
     """
 
-    def __init__(self, cfg, logdir, oracle, fresh=False, checkpoint_every=5, out=None):
-        self.cfg, self.oracle = cfg, oracle
+    def __init__(self, cfg, logdir, source, fresh=False, checkpoint_every=5, out=None):
+        self.cfg = cfg
         self.logdir = pathlib.Path(logdir)
         self.checkpoint_every = max(1, checkpoint_every)
         self._prepare_logdir(fresh)
+        if hasattr(source, "nll") and hasattr(source, "generate"):
+            source = sources.OracleSource(source, cfg, self.logdir)
+        self.source = source
         self.gan = LeakGAN(cfg)
         self.blocks_done = tf.Variable(0, dtype=tf.int64, name="pretrain_blocks_done")
         self.iterations_done = tf.Variable(0, dtype=tf.int64, name="adversarial_iterations_done")
@@ -117,13 +122,7 @@ class Trainer:
         return path
 
     def _mle_data(self):
-        """The fixed MLE training set (spec §7.1): drawn once, kept in the logdir."""
-        path = self.logdir / "real_data.txt"
-        if path.exists():
-            return data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len)
-        tokens = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=self.gan.next_numpy_seed())
-        data.write_int_sequences(path, tokens)
-        return tokens
+        return self.source.mle_data(self.gan.next_numpy_seed)
 
     def _check_finite(self, where, **values):
         """Stops the run (or reports a skip) when a loss or reward is NaN/Inf."""
@@ -136,11 +135,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ phases
     def discriminator_round(self, step, tag):
-        """Fresh negatives at β_eval, fresh oracle positives, d_epochs epochs of D."""
+        """Fresh negatives at β_eval, fresh positives, d_epochs epochs of D."""
         cfg, gan = self.cfg, self.gan
         t0 = time.time()
         negatives = gan.generate(cfg.num_samples, cfg.eval_beta)
-        positives = self.oracle.generate(cfg.num_samples, cfg.seq_len, seed=gan.next_numpy_seed())
+        positives = self.source.positives(cfg.num_samples, seed=gan.next_numpy_seed())
         dataset = data.discriminator_dataset(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
         losses = []
         for _ in range(cfg.d_epochs):
@@ -160,11 +159,17 @@ class Trainer:
         probs = lambda x: self.gan.discriminator.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
         return float(np.mean(probs(positives) > 0.5)), float(np.mean(probs(negatives) <= 0.5))
 
-    def mle_epoch(self, tokens, where):
-        """One pass of Worker MLE + Manager pretraining over tokens in fixed order."""
+    def mle_epoch(self, tokens, where, call_index=0):
+        """Worker MLE + Manager pretraining over tokens in fixed order: the whole set,
+        or (mle_epoch_fraction < 1, COCO's 1/20 "epoch") the next slice of it,
+        rotating with call_index so successive calls cover all the data."""
+        batches = len(tokens) // self.cfg.batch_size
+        take = max(1, math.ceil(batches * self.cfg.mle_epoch_fraction))
+        first = call_index * take % batches if take < batches else 0
+        order = [(first + i) % batches for i in range(take)]
         worker, manager = [], []
-        for batch in data.batched_dataset(tokens, self.cfg.batch_size):
-            w, m = self.gan.pretrain_step(batch)
+        for i in order:
+            w, m = self.gan.pretrain_step(tokens[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size])
             worker.append(w)
             manager.append(m)
         worker, manager = float(np.mean(worker)), float(np.mean(manager))
@@ -172,26 +177,27 @@ class Trainer:
         return worker, manager
 
     def evaluate(self, step, tag):
-        """NLL-oracle of num_samples at β_eval, and the oracle's own NLL; writes the samples."""
+        """Samples num_samples at β_eval, judges them (source.evaluate) and writes them."""
         cfg = self.cfg
         t0 = time.time()
         samples = self.gan.generate(cfg.num_samples, cfg.eval_beta)
-        nll = self.oracle.nll(samples)
-        truth = self.oracle.nll(self.oracle.generate(cfg.num_samples, cfg.seq_len,
-                                                     seed=self.gan.next_numpy_seed()))
+        scores = self.source.evaluate(self.gan, samples, seed=self.gan.next_numpy_seed())
         seconds = time.time() - t0
-        self.summaries.scalars(step, dict(nll_oracle=nll, ground_truth_nll=truth, eval_seconds=seconds), tag)
-        self.summaries.text(step, f"{tag}/samples", [" ".join(map(str, s)) for s in samples[:8]])
+        self.summaries.scalars(step, dict(scores, eval_seconds=seconds), tag)
+        self.summaries.text(step, f"{tag}/samples", [self.source.decode(s) for s in samples[:8]])
         sample_dir = self.logdir / "samples"
         sample_dir.mkdir(exist_ok=True)
         data.write_int_sequences(sample_dir / f"{tag}_{step:04d}.txt", samples)
-        self.progress.log(tag, f"step {step}: NLL-oracle {nll:.4f} (ground truth {truth:.4f}, {seconds:.1f}s)")
-        return nll
+        shown = " ".join(f"{k} {v:.4f}" for k, v in scores.items())
+        self.progress.log(tag, f"step {step}: {shown} ({seconds:.1f}s)")
+        return scores
 
     def adversarial_generator_step(self, it):
         cfg = self.cfg
         t0 = time.time()
-        out = self.gan.adversarial_step(self.gan.next_seed())
+        reals = self.source.reward_reals(seed=self.gan.next_numpy_seed())
+        num_reals = 0 if reals is None else min(cfg.batch_size, it // 2)  # spec §6.4: pos_num
+        out = self.gan.adversarial_step(self.gan.next_seed(), reals, num_reals)
         seconds = time.time() - t0
         reward = out["rewards"].numpy()
         stats = {k: float(out[k]) for k in ("goal_loss", "worker_loss", "manager_cosine", "worker_cosine",
@@ -228,7 +234,7 @@ class Trainer:
                 e = unit - rounds
                 step = block * cfg.pretrain_g_epochs + e
                 t0 = time.time()
-                worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}")
+                worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}", step)
                 self.summaries.scalars(step, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
                                                   epoch_seconds=time.time() - t0), "pretrain/generator")
                 self.progress.advance()
@@ -251,7 +257,8 @@ class Trainer:
                     continue
                 self.adversarial_generator_step(it)
                 if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
-                    self.mle_epoch(mle, f"interleaved MLE at iteration {it}")
+                    self.mle_epoch(mle, f"interleaved MLE at iteration {it}",
+                                   cfg.pretrain_blocks * cfg.pretrain_g_epochs + it // cfg.interleave_mle_every)
                 if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
                     self.evaluate(it, "adversarial")
             self.iterations_done.assign(it + 1)

@@ -1,0 +1,90 @@
+"""Where a run's data comes from and how its samples are judged.
+
+  OracleSource  synthetic experiments: a fixed MLE set drawn once from the
+                oracle, fresh oracle positives for every D round (spec §7.1),
+                NLL-oracle and the oracle's own NLL as metrics.
+  TextSource    real text: the training split as MLE data and as D positives
+                (a fresh random sample of them each round, spec §2.2), NLL-test,
+                BLEU-2..5 and Self-BLEU with their protocol, decoded samples.
+
+Both give the Trainer the same five things: mle_data(next_seed), positives(num, seed),
+reward_reals(seed), evaluate(gan, samples, seed) and decode(row).
+"""
+import numpy as np
+
+from leakgan_tf import data, metrics
+
+
+class OracleSource:
+    """Synthetic data from an oracle LSTM (synthetic_oracle.OracleLSTM)."""
+
+    def __init__(self, oracle, cfg, logdir):
+        self.oracle, self.cfg, self.path = oracle, cfg, logdir / "real_data.txt"
+
+    def mle_data(self, next_seed):
+        """The fixed MLE training set: drawn once (seed = next_seed(), called only
+        then, so a resumed run's random stream is not shifted), kept in the logdir."""
+        if self.path.exists():
+            return data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)
+        tokens = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=next_seed())
+        data.write_int_sequences(self.path, tokens)
+        return tokens
+
+    def positives(self, num, seed):
+        return self.oracle.generate(num, self.cfg.seq_len, seed=seed)
+
+    def reward_reals(self, seed):
+        return None
+
+    def evaluate(self, gan, samples, seed):
+        truth = self.oracle.generate(len(samples), self.cfg.seq_len, seed=seed)
+        return dict(nll_oracle=self.oracle.nll(samples), ground_truth_nll=self.oracle.nll(truth))
+
+    def decode(self, row):
+        return " ".join(map(str, row))
+
+
+class TextSource:
+    """A prepared text.Corpus (train/test id arrays and the vocabulary)."""
+
+    SELF_BLEU_REFERENCES = 1000
+
+    def __init__(self, corpus, cfg, tokenizer="nltk"):
+        from leakgan_tf import text
+        self.text, self.corpus, self.cfg, self.tokenizer = text, corpus, cfg, tokenizer
+        self._scorer = None
+
+    def mle_data(self, next_seed):
+        return self.corpus.train
+
+    def positives(self, num, seed):
+        """A fresh random sample of training sentences (with replacement only if too few)."""
+        rng = np.random.default_rng(seed)
+        train = self.corpus.train
+        return train[rng.choice(len(train), size=num, replace=num > len(train))]
+
+    def reward_reals(self, seed):
+        """One batch of real sentences appended to reward ranking (spec §6.4)."""
+        return self.positives(self.cfg.batch_size, seed)
+
+    def words(self, row):
+        return self.corpus.vocab.decode(row)
+
+    def decode(self, row):
+        return self.text.detokenize(self.words(row), self.tokenizer)
+
+    def evaluate(self, gan, samples, seed):
+        """NLL-test, BLEU-2..5 (Texygen protocol) and Self-BLEU-2..5 of samples."""
+        if self._scorer is None:
+            self._scorer = metrics.BleuScorer(self.corpus.test_tokens, max_n=5, smoothing="method1")
+        hyps = [self.words(row) for row in samples]
+        bleu = self._scorer.mean_bleus(hyps, [2, 3, 4, 5])
+        out = dict(nll_test=gan.nll(self.corpus.test))
+        out.update({f"bleu{n}": v for n, v in bleu.items()})
+        for n in (2, 3, 4, 5):
+            out[f"self_bleu{n}"] = metrics.self_bleu(hyps, n, max_references=self.SELF_BLEU_REFERENCES, seed=seed).score
+        return out
+
+    def protocol(self):
+        return (f"BLEU: every sample vs all {len(self.corpus.test_tokens)} test references, nltk method1 "
+                f"smoothing (Texygen); Self-BLEU: {self.SELF_BLEU_REFERENCES} random samples, each vs the others")
