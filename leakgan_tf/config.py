@@ -57,10 +57,20 @@ class Config:
     sample_batch: int = 1024
     feature_path: str = "incremental"
     # --- data
+    dataset: str = "oracle"
     oracle_params: str = ""
     oracle_seed: int = 0
     oracle_emb_dim: int = 32
     oracle_hidden_dim: int = 32
+    train_file: str = ""
+    test_file: str = ""
+    tfds_name: str = ""
+    tokenizer: str = "nltk"
+    min_count: int = 1
+    max_vocab: int = 0
+    too_long: str = "drop"
+    oov: str = "unk"
+    test_fraction: float = 0.1
     seed: int = 88
 
     @property
@@ -106,6 +116,21 @@ class Config:
                      "adv_beta_early", "rollout_beta"]:
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name}={getattr(self, name)} must be positive")
+        choices = dict(dataset=("oracle", "text", "tfds"), tokenizer=("nltk", "wordpunct", "whitespace"),
+                       too_long=("drop", "truncate"), oov=("unk", "drop"))
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")
+        if self.dataset == "text" and not self.train_file:
+            raise UserError("--dataset=text needs --train_file (and --test_file, or a split by --test_fraction)")
+        if self.dataset == "tfds" and not self.tfds_name:
+            raise UserError("--dataset=tfds needs --tfds_name (e.g. local_text/coco)")
+        for name in ("train_file", "test_file"):
+            path = getattr(self, name)
+            if self.dataset == "text" and path and not os.path.isfile(path):
+                raise UserError(f"--{name}={path}: file not found; set LEAKGAN_SHARED_DATA or pass an existing file")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise UserError(f"--test_fraction={self.test_fraction} must be in (0, 1)")
         if not 0.0 < self.mle_epoch_fraction <= 1.0:
             raise UserError(f"--mle_epoch_fraction={self.mle_epoch_fraction} must be in (0, 1]")
         if self.feature_path not in ("incremental", "plain"):
@@ -128,7 +153,7 @@ PRESETS = {
         dis_filter_sizes=SYNTHETIC20_FILTERS + (30,), dis_num_filters=SYNTHETIC20_COUNTS + (160,),
         oracle_emb_dim=64, oracle_hidden_dim=64),
     "coco": dict(
-        vocab_size=4839, seq_len=32, gen_emb_dim=128, gen_hidden_dim=128, gen_learning_rate=0.001,
+        dataset="text", vocab_size=4839, seq_len=32, gen_emb_dim=128, gen_hidden_dim=128, gen_learning_rate=0.001,
         dis_emb_dim=256, dis_filter_sizes=SYNTHETIC20_FILTERS + (32,), dis_num_filters=SYNTHETIC20_COUNTS + (160,),
         adv_beta=0.8, pretrain_blocks=16, pretrain_g_epochs=12, interleave_mle_every=15,
         mle_epoch_fraction=0.05),

@@ -22,6 +22,15 @@ _HELP = {
     "generated_num": "samples per evaluation / D round (rounded down to whole batches)",
     "interleave_mle_every": "adversarial iterations between interleaved MLE epochs (0 = none)",
     "sample_batch": "rows per compiled sampling call (a multiple of batch_size)",
+    "dataset": "oracle (synthetic), text (--train_file/--test_file) or tfds (--tfds_name)",
+    "train_file": "training text, one sentence a line (UTF-8); $LEAKGAN_SHARED_DATA is expanded",
+    "test_file": "test text; empty = split --train_file by --test_fraction",
+    "tfds_name": "a TFDS dataset with a 'text' feature, e.g. local_text/coco (built offline from manual_dir)",
+    "tokenizer": "nltk (Treebank rules, no downloads), wordpunct or whitespace (pre-tokenised text)",
+    "min_count": "drop words seen fewer times in the training split",
+    "max_vocab": "largest vocabulary incl. <pad> <eos> <unk> (0 = no limit)",
+    "too_long": "sentences longer than seq_len (with <eos>): drop or truncate",
+    "oov": "test words outside the vocabulary: unk (map to <unk>) or drop the sentence",
     "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
 }
 
@@ -65,8 +74,9 @@ def config_from_flags():
             except ValueError:
                 raise UserError(f"--{field.name}={','.join(value)} must be comma-separated integers") from None
         overrides[field.name] = value
-    if overrides.get("oracle_params"):
-        overrides["oracle_params"] = expand_data_path(overrides["oracle_params"])
+    for name in ("oracle_params", "train_file", "test_file"):
+        if overrides.get(name):
+            overrides[name] = expand_data_path(overrides[name])
     return make_config(FLAGS.preset, **overrides)
 
 

@@ -1,6 +1,7 @@
-"""Train LeakGAN on a synthetic oracle.
+"""Train LeakGAN on a synthetic oracle or on real text.
 
   python -m leakgan_tf.main --flagfile=experiments/quick.cfg [--flag=value …]
+  python -m leakgan_tf.main --flagfile=experiments/coco.cfg
 
 Writes checkpoints, evaluation samples, config.json and TensorBoard events to
 --logdir; rerunning with the same --logdir resumes from the last checkpoint.
@@ -35,6 +36,38 @@ def build_oracle(cfg):
     return oracle
 
 
+def build_text_source(cfg, logdir, fresh):
+    """Prepares the corpus (vocabulary kept in the logdir) and sizes the model to it."""
+    import dataclasses
+    import pathlib
+    from leakgan_tf import sources, text
+    vocab_path = pathlib.Path(logdir) / "vocab.txt"
+    if fresh:
+        vocab_path.unlink(missing_ok=True)
+    vocab_path.parent.mkdir(parents=True, exist_ok=True)
+    common = dict(seq_len=cfg.seq_len, min_count=cfg.min_count, max_vocab=cfg.max_vocab or None,
+                  tokenizer=cfg.tokenizer, too_long=cfg.too_long, vocab_path=vocab_path, oov=cfg.oov)
+    if cfg.dataset == "text":
+        corpus = text.prepare_corpus(cfg.train_file, cfg.test_file or None, test_fraction=cfg.test_fraction,
+                                     **common)
+        where = cfg.train_file
+    else:
+        from leakgan_tf.datasets import load_text_split, load_tfds_text
+        if cfg.tfds_name.startswith("local_text"):
+            name = cfg.tfds_name.split("/", 1)[1] if "/" in cfg.tfds_name else "coco"
+            train, test = (load_text_split(name, split) for split in ("train", "test"))
+        else:
+            train, test = (load_tfds_text(cfg.tfds_name, split) for split in ("train", "test"))
+        corpus = text.corpus_from_sentences(train, test, **common)
+        where = f"tfds {cfg.tfds_name}"
+    cfg = dataclasses.replace(cfg, vocab_size=corpus.vocab_size).validate()
+    tr, te = corpus.stats["train"], corpus.stats["test"]
+    print(f"data: {where}: vocabulary {corpus.vocab_size} ({corpus.stats['vocab']['source']}); train {tr['kept']} "
+          f"sentences ({tr['dropped_too_long']} too long, {tr['truncated']} truncated); test {te['kept']} "
+          f"({te['dropped_too_long']} too long, {te['unknown_tokens']} unknown tokens)", flush=True)
+    return cfg, sources.TextSource(corpus, cfg, cfg.tokenizer)
+
+
 def parse_flags(argv):
     """absl parsing with a one-line error instead of absl's usage dump."""
     run_flags.define_flags()
@@ -59,8 +92,11 @@ def main(argv):
         print(f"leaked feature dim D_f = {gan.discriminator.feature_dim}")
         return
     from leakgan_tf.train import Trainer
-    oracle = build_oracle(cfg)
-    trainer = Trainer(cfg, FLAGS.logdir, oracle, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every)
+    if cfg.dataset == "oracle":
+        source = build_oracle(cfg)
+    else:
+        cfg, source = build_text_source(cfg, FLAGS.logdir, FLAGS.fresh)
+    trainer = Trainer(cfg, FLAGS.logdir, source, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every)
     stopped_by = trainer.run()
     if stopped_by:
         sys.exit(128 + stopped_by)

@@ -1,9 +1,12 @@
-"""Sample from the latest checkpoint of a run.
+"""Sample from the latest checkpoint of a run, or export it as a SavedModel.
 
-  python -m leakgan_tf.sample --logdir DIR --num N [--beta B] [--seed S] [--out F]
+  python -m leakgan_tf.sample --logdir DIR --num N [--beta B] [--seed S] [--out F] [--ids]
+  python -m leakgan_tf.sample --logdir DIR --export EXPORT_DIR
 
 Restores the generator and the discriminator (the generator needs its leaked
-features) from DIR/checkpoints and writes one sequence of ids per line.
+features) from DIR/checkpoints. Text runs print detokenised sentences (--ids
+for the ids); oracle runs print one sequence of ids per line. The SavedModel
+has a `generate(num, beta, seed)` signature that needs only TensorFlow.
 """
 import dataclasses
 import json
@@ -22,6 +25,8 @@ flags.DEFINE_integer("num", 64, "number of sequences")
 flags.DEFINE_float("beta", None, "inverse temperature (default: the run's eval_beta)")
 flags.DEFINE_integer("seed", 0, "sampling seed")
 flags.DEFINE_string("out", "", "output file (default: stdout)")
+flags.DEFINE_bool("ids", False, "print token ids even for a text run")
+flags.DEFINE_string("export", "", "write a SavedModel here instead of sampling")
 FLAGS = flags.FLAGS
 
 
@@ -47,19 +52,38 @@ def load_run(logdir):
     return gan, cfg
 
 
+def load_vocab(logdir):
+    from leakgan_tf import text
+    path = pathlib.Path(logdir) / "vocab.txt"
+    return text.Vocabulary.load(path) if path.exists() else None
+
+
 def main(argv):
+    from absl import logging
     from leakgan_tf import data
+    logging.set_verbosity(logging.WARNING)
     if not FLAGS.logdir:
         raise UserError("--logdir is required")
     if FLAGS.num <= 0:
         raise UserError(f"--num={FLAGS.num} must be positive")
     gan, cfg = load_run(FLAGS.logdir)
+    vocab = load_vocab(FLAGS.logdir)
+    if FLAGS.export:
+        from leakgan_tf.export import export
+        print(f"SavedModel written to {export(gan, FLAGS.export, vocab)}")
+        return
     gan.rng.reset_from_seed(FLAGS.seed)
     samples = gan.generate(FLAGS.num, cfg.eval_beta if FLAGS.beta is None else FLAGS.beta)
-    if FLAGS.out:
-        data.write_int_sequences(FLAGS.out, samples)
+    if vocab is not None and not FLAGS.ids:
+        from leakgan_tf import text
+        lines = [text.detokenize(vocab.decode(row), cfg.tokenizer) for row in samples]
     else:
-        sys.stdout.write("".join(" ".join(map(str, row)) + "\n" for row in samples))
+        lines = [" ".join(map(str, row)) for row in samples]
+    if FLAGS.out:
+        with data.atomic_write(FLAGS.out) as f:
+            f.write("".join(line + "\n" for line in lines))
+    else:
+        sys.stdout.write("".join(line + "\n" for line in lines))
 
 
 def guarded_main(argv):
