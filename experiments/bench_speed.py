@@ -71,15 +71,20 @@ def generator_step_flops(cfg):
 
 
 def phase_flops(cfg, path):
-    """FLOPs per phase. path "plain" = the original's computation (every prefix
-    recomputed, every rollout re-encodes its prefix); "incremental" = ours."""
+    """FLOPs per phase.
+
+    path "original": the original's computation (every prefix recomputed by a
+    full D pass, every rollout re-encodes its prefix); "plain": --feature_path=plain
+    (full D pass per prefix, rollouts from the shared teacher-forced states);
+    "incremental": ours (incremental features, shared rollouts).
+    """
     T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
     n = cfg.num_samples
-    feat, step = prefix_feature_flops(cfg, path), generator_step_flops(cfg)
+    feat, step = prefix_feature_flops(cfg, "plain" if path == "original" else path), generator_step_flops(cfg)
     sample_seq = T * (feat + step)
     tf_features = (T + 1) * feat
     teacher_forced_train = tf_features + 3 * T * step  # G forward + backward (≈ 2× forward)
-    if path == "plain":  # each of R·(K−1) rollouts: T+1 manager steps with features, T worker steps
+    if path == "original":  # each of R·(K−1) rollouts: T+1 manager steps with features, T worker steps
         rollouts = R * (K - 1) * ((T + 1) * feat + T * step)
     else:  # shared prefix: only the free-running continuation
         rollouts = R * sum(T - m * c for m in range(1, K)) * (feat + step)
@@ -160,13 +165,44 @@ def bench_length(length, path, quick, d_seconds=None):
     return cfg, seconds
 
 
+def rows_for(cfg, path, seconds, rate, length):
+    """The JSON rows of one (length, path) from measured seconds."""
+    flops, original_flops = phase_flops(cfg, path), phase_flops(cfg, "original")
+    rows = {}
+    for phase, sec in seconds.items():
+        rows[phase] = dict(
+            seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
+            flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
+            gflops_per_s=round(flops[phase] / sec / 1e9, 1),
+            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3),
+            original_seconds=ORIGINAL_SECONDS.get(phase) if length == 20 else None,
+            speedup_vs_original=(round(ORIGINAL_SECONDS[phase] / sec, 2)
+                                 if length == 20 and phase in ORIGINAL_SECONDS else None))
+    rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
+    return rows
+
+
+def recompute(path):
+    """Rewrites a result file's derived columns (FLOPs, rates) from its seconds."""
+    report = json.loads(pathlib.Path(path).read_text())
+    rate = report["matmul_gflops"] * 1e9
+    for key, rows in report["results"].items():
+        length, feature_path = int(key.split("_")[0][1:]), key.split("_", 1)[1]
+        seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict)}
+        report["results"][key] = rows_for(config_for(length, feature_path), feature_path, seconds, rate, length)
+    pathlib.Path(path).write_text(json.dumps(report, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recompute", help="only rewrite the derived columns of this result file")
     parser.add_argument("--lengths", default="20,40")
     parser.add_argument("--paths", default="incremental,plain")
     parser.add_argument("--quick", action="store_true", help="time 10%% of each phase and scale up")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
+    if args.recompute:
+        return recompute(args.recompute)
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
@@ -176,21 +212,12 @@ def main():
         for path in args.paths.split(","):
             cfg, seconds = bench_length(length, path, args.quick, d_seconds)
             d_seconds = seconds["d_epoch"]
-            flops, original_flops = phase_flops(cfg, path), phase_flops(cfg, "plain")
-            rows = {}
-            for phase, sec in seconds.items():
-                rows[phase] = dict(
-                    seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
-                    flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
-                    gflops_per_s=round(flops[phase] / sec / 1e9, 1),
-                    fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3),
-                    original_seconds=ORIGINAL_SECONDS.get(phase) if length == 20 else None,
-                    speedup_vs_original=(round(ORIGINAL_SECONDS[phase] / sec, 2)
-                                         if length == 20 and phase in ORIGINAL_SECONDS else None))
-                print(f"T={length} {path:11s} {phase:22s} {sec:9.2f} s {rows[phase]['gflops_per_s']:7.1f} GFLOP/s "
-                      f"({rows[phase]['fraction_of_matmul_rate']:.0%} of matmul, "
-                      f"{rows[phase]['flop_saving_vs_original']:.0%} fewer FLOPs)", flush=True)
-            rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
+            rows = rows_for(cfg, path, seconds, rate, length)
+            for phase, row in rows.items():
+                if isinstance(row, dict):
+                    print(f"T={length} {path:11s} {phase:22s} {row['seconds']:9.2f} s {row['gflops_per_s']:7.1f} "
+                          f"GFLOP/s ({row['fraction_of_matmul_rate']:.0%} of matmul, "
+                          f"{row['flop_saving_vs_original']:.0%} fewer FLOPs than the original)", flush=True)
             report["results"][f"T{length}_{path}"] = rows
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out = pathlib.Path(args.out)

@@ -82,7 +82,8 @@ def main(argv):
     from absl import logging
     logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
-        raise UserError(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+        raise UserError(f"unexpected arguments {argv[1:]} (a flagfile line that is not a flag?); "
+                        f"flags are written --name=value")
     cfg = run_flags.config_from_flags()
     if FLAGS.dry_run:
         from leakgan_tf.leakgan import LeakGAN

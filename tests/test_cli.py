@@ -1,6 +1,7 @@
 """The command lines as a user runs them: flags, one-line errors, a killed run
 that resumes, sampling from a checkpoint."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,6 +106,23 @@ def test_killed_run_resumes_and_finishes_then_samples(tmp_path):
 
     conflict = cli(f"--flagfile={flagfile}", "--gen_hidden_dim=7")
     assert_one_line_error(conflict, "gen_hidden_dim", "--fresh")
+
+    # a checkpoint of another model size (no config.json to warn first)
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path / "run" / "checkpoints", other / "checkpoints")
+    mismatch = cli(f"--flagfile={flagfile}", f"--logdir={other}", "--gen_hidden_dim=7")
+    assert_one_line_error(mismatch, "does not fit this model", "--fresh")
+
+
+def test_malformed_flagfile_line_and_unwritable_logdir(tmp_path):
+    junk = tmp_path / "junk.cfg"
+    junk.write_text("--seq_len=20\nthis line is not a flag\n")
+    assert_one_line_error(cli(f"--flagfile={junk}", "--dry_run"), "this line is not a flag")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    flagfile = tmp_path / "tiny.cfg"
+    flagfile.write_text(TINY_FLAGS + f"--logdir={blocker / 'run'}\n")
+    assert_one_line_error(cli(f"--flagfile={flagfile}"), "cannot write to --logdir", "writable")
 
 
 def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
