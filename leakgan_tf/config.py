@@ -2,8 +2,9 @@
 and validation with one-line errors.
 
 Defaults are the official code's length-20 synthetic experiment (spec §2.1).
-`--preset` fills in the other experiments' model sizes; any flag given on the
-command line or in a flagfile wins over the preset.
+`--preset` fills in the other experiments' model sizes, `--variant` then sets
+the switches of spec §13 (code, paper or no_temperature; see VARIANTS), and
+any flag given on the command line or in a flagfile wins over both.
 """
 import dataclasses
 import json
@@ -13,6 +14,18 @@ from leakgan_tf.errors import UserError
 
 SYNTHETIC20_FILTERS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 SYNTHETIC20_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+# The paper's length-40 table (spec §2.1): widths 16 and 40 included, D_f = 2040.
+PAPER40_FILTERS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 20, 30, 40)
+PAPER40_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160, 160, 160)
+
+# Allowed values of the string switches (spec §13).
+CHOICES = dict(
+    variant=("code", "paper", "no_temperature"),
+    adversarial_loss=("collapsed", "per_step"),
+    reward_rescale=("ladder", "rank"),
+    goal_schedule=("block", "sliding"),
+    dis_positives=("fresh", "fixed"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +85,14 @@ class Config:
     oov: str = "unk"
     test_fraction: float = 0.1
     seed: int = 88
+    # --- code vs paper switches (spec §13); --variant sets several at once
+    variant: str = "code"
+    adversarial_loss: str = "collapsed"
+    reward_rescale: str = "ladder"
+    rescale_delta: float = 0.0
+    goal_schedule: str = "block"
+    goal_normalize: bool = True
+    dis_positives: str = "fresh"
 
     @property
     def num_samples(self):
@@ -81,6 +102,13 @@ class Config:
     @property
     def feature_dim(self):
         return sum(n for _, n in zip(self.dis_filter_sizes, self.dis_num_filters))
+
+    @property
+    def reward_delta(self):
+        """δ of the reward rescale: rescale_delta, or 0 = the rescale's own (ladder 16, rank 12)."""
+        if self.rescale_delta:
+            return self.rescale_delta
+        return 16.0 if self.reward_rescale == "ladder" else 12.0
 
     def adversarial_betas(self):
         early = self.adv_beta_early_steps
@@ -142,6 +170,17 @@ class Config:
                             f"pass an existing .npz (python -m synthetic_oracle create makes one)")
         if self.num_samples == 0:
             raise UserError(f"--generated_num={self.generated_num} is smaller than one batch ({self.batch_size})")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")
+        if not isinstance(self.goal_normalize, bool):
+            raise UserError(f"--goal_normalize={self.goal_normalize!r} must be true or false")
+        if self.rescale_delta < 0:
+            raise UserError(f"--rescale_delta={self.rescale_delta} must be >= 0 (0 = 16 for ladder, 12 for rank)")
+        if self.adv_beta_early_steps < 0:
+            raise UserError(f"--adv_beta_early_steps={self.adv_beta_early_steps} must be >= 0")
+        if self.dis_l2_lambda < 0:
+            raise UserError(f"--dis_l2_lambda={self.dis_l2_lambda} must be >= 0")
         return self
 
 
@@ -153,17 +192,60 @@ PRESETS = {
         dis_filter_sizes=SYNTHETIC20_FILTERS + (30,), dis_num_filters=SYNTHETIC20_COUNTS + (160,),
         oracle_emb_dim=64, oracle_hidden_dim=64),
     "coco": dict(
-        dataset="text", vocab_size=4839, seq_len=32, gen_emb_dim=128, gen_hidden_dim=128, gen_learning_rate=0.001,
+        vocab_size=4839, seq_len=32, gen_emb_dim=128, gen_hidden_dim=128, gen_learning_rate=0.001,
         dis_emb_dim=256, dis_filter_sizes=SYNTHETIC20_FILTERS + (32,), dis_num_filters=SYNTHETIC20_COUNTS + (160,),
         adv_beta=0.8, pretrain_blocks=16, pretrain_g_epochs=12, interleave_mle_every=15,
         mle_epoch_fraction=0.05),
 }
 
 
+# --variant: the spec §13 switches. "code" is the Config defaults (the
+# repository). "paper" fixes the code's bugs as the paper describes the method:
+#   per-step reward-weighted losses (Eq. 7–9), rank rescale (Eq. 11, δ = 12 via
+#   rescale_delta = 0), sliding goal window (Eq. 4) without the extra l2n,
+#   D dropout keep 0.75 and L2 0.2 on the classifier, the fixed training set as
+#   D positives, one interleaved MLE epoch per 15 adversarial iterations, and
+#   "higher temperature when training, lower when generating": adversarial
+#   samples at adv_beta (1.0; COCO 0.8) at every position (no β = 1.5 on the
+#   first two tokens), evaluation at eval_beta = 1.5.
+#   Length 20: the paper's G learning rate 0.001 (code 0.0015).
+#   Length 40: the paper's filter table (14 widths incl. 16 and 40, D_f = 2040).
+#   Model sizes (E = H) are not changed.
+# "no_temperature" is the repository's `No Temperature/` copy (spec §12.B):
+#   β = 1 instead of the two 1.5 constants, G learning rate 0.01, and COCO's
+#   MLE "epoch" 1/15 of the data (was 1/20); everything else as "code".
+_PAPER = dict(
+    adversarial_loss="per_step", reward_rescale="rank", goal_schedule="sliding", goal_normalize=False,
+    dis_dropout_keep_prob=0.75, dis_l2_lambda=0.2, dis_positives="fixed", interleave_mle_every=15,
+    adv_beta_early_steps=0)
+VARIANTS = {"code": {}, "paper": _PAPER, "no_temperature": dict(eval_beta=1.0, adv_beta_early=1.0,
+                                                                  gen_learning_rate=0.01)}
+
+
+def variant_values(variant, preset="synthetic20", seq_len=None):
+    """The fields --variant sets for a preset and sequence length (None = the preset's)."""
+    if variant not in VARIANTS:
+        raise UserError(f"--variant={variant!r} must be one of {', '.join(VARIANTS)}")
+    if seq_len is None:
+        seq_len = PRESETS.get(preset, {}).get("seq_len", Config.seq_len)
+    values = dict(VARIANTS[variant])
+    if variant == "paper" and seq_len == 20:
+        values.update(gen_learning_rate=0.001)
+    if variant == "paper" and seq_len == 40:
+        values.update(dis_filter_sizes=PAPER40_FILTERS, dis_num_filters=PAPER40_COUNTS)
+    if variant == "no_temperature" and preset == "coco":
+        values.update(mle_epoch_fraction=1.0 / 15)
+    return values
+
+
 def make_config(preset="synthetic20", **overrides):
-    """Config of a preset with some fields replaced; validated."""
+    """Config of a preset, then its variant (overrides["variant"], default
+    "code"), then the overrides; validated."""
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     values = dict(PRESETS[preset])
+    variant = overrides.get("variant", Config.variant)
+    seq_len = overrides.get("seq_len", values.get("seq_len", Config.seq_len))
+    values.update(variant_values(variant, preset, seq_len))
     values.update(overrides)
     return Config(**values).validate()

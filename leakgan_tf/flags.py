@@ -1,14 +1,14 @@
 """absl flags mirroring `Config`, plus the run flags, and their conversion.
 
 Every Config field is a flag of the same name; `--preset` supplies the model
-sizes of another experiment, and any flag set on the command line or in a
-flagfile wins over the preset.
+sizes of another experiment, `--variant` the code/paper switches (spec §13),
+and any flag set on the command line or in a flagfile wins over both.
 """
 import dataclasses
 
 from absl import flags
 
-from leakgan_tf.config import PRESETS, Config, make_config
+from leakgan_tf.config import PRESETS, Config, make_config, variant_values
 
 FLAGS = flags.FLAGS
 _HELP = {
@@ -32,6 +32,25 @@ _HELP = {
     "too_long": "sentences longer than seq_len (with <eos>): drop or truncate",
     "oov": "test words outside the vocabulary: unk (map to <unk>) or drop the sentence",
     "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
+    "variant": "code (the repository, default), paper (the paper's method, spec §13) or no_temperature (the "
+               "repository's No Temperature copy, spec §12.B); sets adversarial_loss, reward_rescale, "
+               "goal_schedule, goal_normalize, dis_*, betas and learning rate as config.VARIANTS says; "
+               "explicit flags win",
+    "adversarial_loss": "collapsed (code: −mean(R)·mean cos and mean cos × MLE) or per_step (paper Eq. 7–9: "
+                        "−R[b,k]·cos per segment, −r^I_t·log p per token with the intrinsic reward)",
+    "reward_rescale": "ladder (code: σ(16·idx/B − 8), idx in first-appearance order) or rank (paper Eq. 11: "
+                      "σ(δ·(0.5 − rank/B)), rank 1 = highest, ties share their average rank)",
+    "rescale_delta": "δ of the reward rescale; 0 = the rescale's own (16 for ladder, 12 for rank)",
+    "goal_schedule": "block (code: goal constant over blocks of step_size tokens, G0 first) or sliding "
+                     "(paper Eq. 4: sum of the last step_size sub-goals, the same in sampling, training, rollouts)",
+    "goal_normalize": "goal embedding w = l2n(G·W_psi) (code) or, with --nogoal_normalize, w = G·W_psi (paper)",
+    "dis_positives": "D positives per round: fresh (code: new oracle samples / a new random sample of the "
+                     "training text) or fixed (paper: the fixed training set)",
+    "dis_dropout_keep_prob": "D dropout keep probability during D training (code 1.0, paper 0.75)",
+    "dis_l2_lambda": "L2 weight on D's classifier (code 0 in effect, paper 0.2)",
+    "adv_beta_early": "inverse temperature of adversarial samples for the first adv_beta_early_steps tokens",
+    "adv_beta_early_steps": "tokens sampled at adv_beta_early in the adversarial batch (code 2, paper 0)",
+    "rollout_beta": "inverse temperature of the Monte Carlo rollouts",
 }
 
 
@@ -60,12 +79,14 @@ def define_flags():
 
 
 def config_from_flags():
-    """A validated Config from the parsed flags (preset, then explicit flags)."""
+    """A validated Config from the parsed flags (preset, then variant, then explicit flags)."""
     from leakgan_tf.errors import UserError
+    seq_len = FLAGS.seq_len if FLAGS["seq_len"].present else PRESETS[FLAGS.preset].get("seq_len", Config.seq_len)
+    implied = set(PRESETS[FLAGS.preset]) | set(variant_values(FLAGS.variant, FLAGS.preset, seq_len))
     overrides = {}
     for field in dataclasses.fields(Config):
         flag = FLAGS[field.name]
-        if not flag.present and field.name in PRESETS[FLAGS.preset]:
+        if not flag.present and field.name in implied:
             continue
         value = flag.value
         if isinstance(field.default, tuple):

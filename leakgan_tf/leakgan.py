@@ -3,6 +3,10 @@ original (D, pretrain-Manager, pretrain-Worker, adversarial-Manager,
 adversarial-Worker) and the compiled train steps.
 
 Every step is one `tf.function` call; loops over time are unrolled inside it.
+The code/paper switches (spec §13) pick functions, not copies of a step:
+goal_schedule and goal_normalize configure the Generator and Worker,
+adversarial_loss picks the loss pair (losses.adversarial_losses) and
+reward_rescale / rescale_delta the reward rescale (rewards.rescale).
 Randomness comes from one checkpointable `tf.random.Generator`, so a resumed
 run continues the same random stream.
 """
@@ -38,10 +42,12 @@ class LeakGAN:
         d_f = self.discriminator.feature_dim
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
         self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,
-                             start_token=cfg.start_token, name="worker")
+                             start_token=cfg.start_token, normalize_goal=cfg.goal_normalize, name="worker")
         paths = {"plain": PlainPrefixFeatures, "incremental": IncrementalPrefixFeatures}
         self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
-                                   prefix_features=paths[cfg.feature_path](self.discriminator))
+                                   prefix_features=paths[cfg.feature_path](self.discriminator),
+                                   goal_schedule=cfg.goal_schedule)
+        self.manager_adversarial_loss, self.worker_adversarial_loss = losses.adversarial_losses(cfg.adversarial_loss)
         lr = cfg.gen_learning_rate
         self.optimizers = {
             "discriminator": adam(cfg.dis_learning_rate),
@@ -77,6 +83,9 @@ class LeakGAN:
     def _apply(self, name, loss, tape):
         variables = self._variables(name)
         grads = tape.gradient(loss, variables)
+        # A variable a loss does not reach (G0 under goal_schedule=sliding) gets a zero
+        # gradient: Adam's moments stay 0, so it does not move.
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         self.optimizers[name].apply_gradients(zip(grads, variables))
 
     def _discriminator_step_fn(self, tokens, labels):
@@ -110,9 +119,10 @@ class LeakGAN:
             out = self.generator.teacher_forced(tokens)
             with tape.stop_recording():
                 rollouts = self.generator.rollout(tokens, out, cfg.rollout_num, rollout_seed, cfg.rollout_beta)
-                reward = rewards.code_rewards(self.discriminator, tokens, rollouts, reals, num_reals)
-            manager_loss = losses.manager_adversarial_loss(out, reward)
-            worker_loss = losses.worker_adversarial_loss(out)
+                reward = rewards.code_rewards(self.discriminator, tokens, rollouts, reals, num_reals,
+                                              method=cfg.reward_rescale, delta=cfg.reward_delta)
+            manager_loss = self.manager_adversarial_loss(out, reward)
+            worker_loss = self.worker_adversarial_loss(out, reward)
         self._apply("adversarial_manager", manager_loss, tape)
         self._apply("adversarial_worker", worker_loss, tape)
         return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, tokens=tokens,

@@ -1,7 +1,8 @@
-"""Generator losses as the original code computes them (spec §5).
+"""Generator losses (spec §5), selected by `Config.adversarial_loss`.
 
-TF1's `cosine_distance` returns a scalar mean, so every "reward-weighted
-cosine" of the original collapses to a product of means:
+"collapsed" (the original code). TF1's `cosine_distance` returns a scalar
+mean, so every "reward-weighted cosine" of the original collapses to a
+product of means:
 
   C̄_M = mean_{b,k} cos(f_{c(k+1)} − f_{ck}, G_k)      (Manager pairs)
   C̄_W = mean_{b,t} cos(f_{t+1} − f_{c⌊t/c⌋}, G_t)      (Worker pairs)
@@ -10,12 +11,35 @@ cosine" of the original collapses to a product of means:
   L_Madv = −mean(R) · C̄_M
   L_Wadv = C̄_W · L_Wpre(own samples)
 
+"per_step" (paper Eq. 7–9):
+
+  L_Madv = −mean_{b,k} R[b,k] · cos(f_{c(k+1)} − f_{ck}, G_k)
+  L_Wadv = −mean_{b,t} r^I[b,t] · log clip(p(x_t), 1e-20, 1)
+  r^I_t  = mean_{i ∈ I_t} cos(f_{t+1} − f_{t+1−i}, g_{t+1−i}),  I_t = {1 … min(c, t+1)}
+
+with f_j the feature of the prefix of length j and g_j the sub-goal the
+Manager emits after consuming f_j (spec indexing). Token x_t turns the prefix
+of length t into one of length t+1, so its reward compares the feature change
+since g_{t+1−i} was emitted (f_{t+1} − f_{t+1−i}, i.e. the effect of the last
+i tokens x_{t+1−i} … x_t) with that sub-goal: the paper's
+r^I_t = (1/c)·Σ_{i=1..c} d_cos(f_t − f_{t−i}, g_{t−i}) with the paper's step t
+being our prefix length t+1. Terms with t+1−i < 0 do not exist; the mean runs
+over the valid i (for t ≥ c−1 it is the paper's 1/c·Σ). The i = c term at the
+last token of segment k, cos(f_{ck+c} − f_{ck}, g_{ck}), is the pair the
+sliding-schedule Manager is judged on. r^I is a constant (stop-gradient): the
+Worker loss reaches only Worker variables. G_k is `segment_goals` (which
+depends on the goal schedule; models/generator.py). The pretraining losses are
+the same under both settings (with Q = 1, Eq. 10 is the mean cosine; the
+original's 1/(B·K) scale is kept).
+
 All functions are pure: they take the `TeacherForced` tuple of
 `Generator.teacher_forced` (and rewards [B, K]) and return scalars.
 """
 import tensorflow as tf
 
 from leakgan_tf.models.ops import cosine
+
+ADVERSARIAL_LOSSES = ("collapsed", "per_step")
 
 
 def manager_cosine(tf_out):
@@ -44,6 +68,48 @@ def manager_adversarial_loss(tf_out, rewards):
     return -tf.reduce_mean(rewards) * manager_cosine(tf_out)
 
 
-def worker_adversarial_loss(tf_out):
-    """L_Wadv = C̄_W · L_Wpre on the generator's own samples."""
+def worker_adversarial_loss(tf_out, rewards=None):
+    """L_Wadv = C̄_W · L_Wpre on the generator's own samples (rewards unused)."""
+    del rewards
     return tf.stop_gradient(worker_cosine(tf_out)) * worker_mle_loss(tf_out)
+
+
+# ---------------------------------------------------------------- per step (paper)
+def manager_per_step_loss(tf_out, rewards):
+    """Paper Eq. 7: −mean_{b,k} R[b,k]·cos(f_{c(k+1)} − f_{ck}, G_k); rewards [B, K]."""
+    cos = cosine(tf_out.segment_change, tf_out.segment_goals)          # [B, K]
+    return -tf.reduce_mean(tf.stop_gradient(rewards) * cos)
+
+
+def worker_intrinsic_reward(tf_out):
+    """Paper Eq. 8 (indices in the module doc): r^I [B, T], a constant.
+
+    r^I[:, t] = mean over i = 1..min(c, t+1) of cos(f_{t+1} − f_{t+1−i}, g_{t+1−i}).
+    """
+    features, subgoals = tf_out.features, tf_out.subgoals                # [B, T+1, D_f]
+    seq_len = tf_out.log_probs.shape[1]
+    step = seq_len // tf_out.segment_goals.shape[1]
+    total, count = 0.0, []
+    for i in range(1, step + 1):
+        # positions t = i−1 … T−1: change f_{t+1} − f_{t+1−i}, goal g_{t+1−i}
+        cos = cosine(features[:, i:] - features[:, :seq_len + 1 - i], subgoals[:, :seq_len + 1 - i])
+        total = total + tf.pad(cos, [[0, 0], [i - 1, 0]])
+        count.append([0.0] * (i - 1) + [1.0] * (seq_len + 1 - i))
+    return tf.stop_gradient(total / tf.reduce_sum(tf.constant(count), axis=0))
+
+
+def worker_per_step_loss(tf_out, rewards=None):
+    """Paper Eq. 9 as a REINFORCE loss: −mean_{b,t} r^I[b,t]·log p(x_t) (rewards unused:
+    the Worker is trained on its intrinsic reward only)."""
+    del rewards
+    return -tf.reduce_mean(worker_intrinsic_reward(tf_out) * tf_out.log_probs)
+
+
+def adversarial_losses(name):
+    """(manager_loss(tf_out, rewards), worker_loss(tf_out, rewards)) for
+    Config.adversarial_loss."""
+    table = {"collapsed": (manager_adversarial_loss, worker_adversarial_loss),
+             "per_step": (manager_per_step_loss, worker_per_step_loss)}
+    if name not in table:
+        raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}, got {name!r}")
+    return table[name]

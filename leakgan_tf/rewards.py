@@ -1,6 +1,18 @@
-"""Rewards: Monte Carlo rollouts scored by the discriminator, then the code's
-"bootstrapped rescaled activation" (spec §6)."""
+"""Rewards: Monte Carlo rollouts scored by the discriminator, then the
+"bootstrapped rescaled activation" (spec §6), selected by `Config.reward_rescale`:
+
+  "ladder" (the original code): σ(16·idx/N − 8) with idx = 1, 2, … handed to
+           the distinct values of a row in first-appearance order (not a rank)
+  "rank"   (paper Eq. 11): σ(δ·(0.5 − rank/N)), rank 1 = the highest reward of
+           the row; tied values share their average rank (fractional ranking:
+           the mean of the positions they occupy), δ = 12 by default
+
+N is the row length (B, or B + M' with COCO's appended reals).
+"""
 import tensorflow as tf
+
+RESCALES = ("ladder", "rank")
+DEFAULT_DELTA = {"ladder": 16.0, "rank": 12.0}
 
 
 def ladder(index, total, delta=16.0):
@@ -8,7 +20,7 @@ def ladder(index, total, delta=16.0):
     return tf.sigmoid(delta * tf.cast(index, tf.float32) / tf.cast(total, tf.float32) - delta / 2.0)
 
 
-def rescale_code(rewards):
+def rescale_code(rewards, delta=16.0):
     """The original's rescale, row by row: distinct values get ladder indices
     1, 2, … in first-appearance order (Python 3 dict order), not by rank; the
     ladder's denominator is the row length.
@@ -19,9 +31,35 @@ def rescale_code(rewards):
 
     def row(r):
         _, idx = tf.unique(r)
-        return ladder(idx + 1, total)
+        return ladder(idx + 1, total, delta)
 
     return tf.stack([row(rewards[k]) for k in range(rewards.shape[0])], axis=0)
+
+
+def descending_ranks(rewards):
+    """Fractional descending ranks per row: [K, N] -> float [K, N]; the highest
+    value has rank 1, tied values share the mean of the positions they occupy:
+    rank = 1 + #{greater} + (#{equal} − 1)/2."""
+    r = tf.convert_to_tensor(rewards, tf.float32)
+    greater = tf.reduce_sum(tf.cast(r[:, None, :] > r[:, :, None], tf.float32), axis=2)
+    equal = tf.reduce_sum(tf.cast(r[:, None, :] == r[:, :, None], tf.float32), axis=2)
+    return 1.0 + greater + (equal - 1.0) / 2.0
+
+
+def rescale_rank(rewards, delta=12.0):
+    """Paper Eq. 11 row by row: σ(δ·(0.5 − rank/N)), rank from descending_ranks.
+
+    rewards [K, N] -> [K, N]."""
+    total = tf.cast(tf.shape(rewards)[1], tf.float32)
+    return tf.sigmoid(delta * (0.5 - descending_ranks(rewards) / total))
+
+
+def rescale(rewards, method="ladder", delta=None):
+    """The rescale named by Config.reward_rescale; delta None = its default (16 / 12)."""
+    if method not in RESCALES:
+        raise ValueError(f"reward_rescale must be one of {RESCALES}, got {method!r}")
+    delta = DEFAULT_DELTA[method] if delta is None else delta
+    return rescale_code(rewards, delta) if method == "ladder" else rescale_rank(rewards, delta)
 
 
 def segment_rewards(discriminator, tokens, rollouts):
@@ -39,8 +77,9 @@ def segment_rewards(discriminator, tokens, rollouts):
     return tf.concat([completed, full[None]], axis=0)
 
 
-def code_rewards(discriminator, tokens, rollouts, reals=None, num_reals=None):
-    """Rewards as the original feeds them to G: rescale_code(raw) / R, as [B, K].
+def code_rewards(discriminator, tokens, rollouts, reals=None, num_reals=None, method="ladder", delta=None):
+    """Rewards as the original feeds them to G: rescale(raw) / R, as [B, K]
+    (method "ladder" = the original's rescale_code; "rank" = paper Eq. 11).
 
     reals [M, T] (COCO, spec §6.4): real sentences scored with every row and
     ranked with it (ladder denominator B + M'); only the B generated columns are
@@ -54,4 +93,4 @@ def code_rewards(discriminator, tokens, rollouts, reals=None, num_reals=None):
         if num_reals is not None:
             real = real[:num_reals]
         raw = tf.concat([raw, tf.tile(real[None], [raw.shape[0], 1])], axis=1)     # [K, B + M]
-    return tf.transpose(rescale_code(raw)[:, :batch]) / num
+    return tf.transpose(rescale(raw, method, delta)[:, :batch]) / num

@@ -31,6 +31,9 @@ class OracleSource:
         return tokens
 
     def positives(self, num, seed):
+        """Fresh oracle samples every round (code), or the fixed MLE set (paper)."""
+        if self.cfg.dis_positives == "fixed":
+            return data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)[:num]
         return self.oracle.generate(num, self.cfg.seq_len, seed=seed)
 
     def reward_reals(self, seed):
@@ -58,8 +61,9 @@ class TextSource:
         return self.corpus.train
 
     def positives(self, num, seed):
-        """A fresh random sample of training sentences (with replacement only if too few)."""
-        rng = np.random.default_rng(seed)
+        """A fresh random sample of training sentences each round (with replacement
+        only if too few); with dis_positives=fixed, the same sample every round."""
+        rng = np.random.default_rng(self.cfg.seed if self.cfg.dis_positives == "fixed" else seed)
         train = self.corpus.train
         return train[rng.choice(len(train), size=num, replace=num > len(train))]
 

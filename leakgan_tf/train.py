@@ -94,6 +94,8 @@ class Trainer:
 
     def _check_same_settings(self, previous):
         current = json.loads(self.cfg.to_json())
+        # Settings added after a run was saved take their defaults.
+        previous = {**json.loads(type(self.cfg)().to_json()), **previous}
         diff = sorted(k for k in set(previous) | set(current)
                       if previous.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
         if diff:
@@ -106,8 +108,11 @@ class Trainer:
         latest = self.ckpt_manager.latest_checkpoint
         if latest:
             try:
-                self.checkpoint.restore(latest).assert_existing_objects_matched()
+                status = self.checkpoint.restore(latest)
+                status.expect_partial()  # silences TF's warnings at exit if the check below fails
+                status.assert_existing_objects_matched()
             except (AssertionError, ValueError, tf.errors.OpError) as e:
+                tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
                 raise UserError(f"checkpoint {latest} does not fit this model ({str(e).splitlines()[0][:120]}); "
                                 f"use the run's own settings or --fresh") from None
         return latest

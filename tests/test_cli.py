@@ -134,7 +134,7 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
     for line in proc.stdout:  # stop during pretraining, right after the first D round
-        if "D round 0" in line or time.time() > deadline:
+        if "[pretrain] D round 0" in line or time.time() > deadline:
             break
     proc.send_signal(signal.SIGTERM)
     output = line + proc.communicate(timeout=300)[0]
@@ -143,4 +143,4 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
     assert list((tmp_path / "run" / "checkpoints").glob("ckpt-*.index"))
     resumed = cli(f"--flagfile={flagfile}")
     assert resumed.returncode == 0, resumed.stderr
-    assert "[resume]" in resumed.stdout and "D round 0" not in resumed.stdout
+    assert "[resume]" in resumed.stdout and "[pretrain] D round 0" not in resumed.stdout

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 TINY = """--preset=coco
+--dataset=text
 --seq_len=32
 --batch_size=4
 --gen_emb_dim=8
@@ -93,7 +94,7 @@ def test_savedmodel_reloads_without_the_package(coco_run):
 def test_malformed_corpora_get_one_line(tmp_path, content, fragment):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
-    result = run("--preset=coco", f"--train_file={bad}", f"--logdir={tmp_path / 'run'}")
+    result = run("--preset=coco", "--dataset=text", f"--train_file={bad}", f"--logdir={tmp_path / 'run'}")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and fragment in result.stderr.splitlines()[-1]
 
@@ -102,5 +103,5 @@ def test_test_file_with_no_sentence_that_fits(tmp_path):
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
     train.write_text("a dog runs .\n" * 50)
     test.write_text(" ".join(["word"] * 40) + "\n")
-    result = run("--preset=coco", f"--train_file={train}", f"--test_file={test}", f"--logdir={tmp_path / 'run'}")
+    result = run("--preset=coco", "--dataset=text", f"--train_file={train}", f"--test_file={test}", f"--logdir={tmp_path / 'run'}")
     assert result.returncode == 2 and "no sentence fits" in result.stderr.splitlines()[-1], result.stderr

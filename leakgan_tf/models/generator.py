@@ -9,6 +9,14 @@ Three computations, each meant to run inside a compiled tf.function:
                       started from the teacher-forced states (the generator's
                       weights are the same, so re-encoding the prefix, as the
                       original does, would give the same states)
+
+`goal_schedule` selects which sub-goals steer each token (goals.py):
+  "block"    the original's block sums (sampling and teacher forcing use the
+             windows of spec §4.2; the rollout feeds f_n to the Manager twice)
+  "sliding"  paper Eq. 4, goal(t) = Σ_{i=1..c} g_{max(t−i,0)}, the same in
+             sampling, teacher forcing and rollouts: a rollout from prefix n
+             continues exactly as the sampling loop would (Manager state after
+             f_{n−1}, history g_{n−c} … g_{n−1}; f_n is consumed once).
 """
 import collections
 
@@ -23,20 +31,23 @@ TeacherForced = collections.namedtuple("TeacherForced", [
     "log_probs",             # [B, T] log p(x_t | x_<t), clipped at log(1e-20)
     "features",              # [B, T+1, D_f] f_i of every prefix
     "segment_change",        # [B, K, D_f] f_{c(k+1)} − f_{ck}
-    "segment_goals",         # [B, K, D_f] goal used for tokens ck … ck+c−1
-    "token_change",          # [B, T, D_f] f_{t+1} − f_{c⌊t/c⌋}
+    "segment_goals",         # [B, K, D_f] the Manager's goal for segment k ("block": the goal of tokens
+                             #   ck … ck+c−1; "sliding": g_{ck}); see teacher_forced
+    "token_change",          # [B, T, D_f] f_{t+1} − f_{c⌊t/c⌋} (both schedules)
     "token_goals",           # [B, T, D_f] goal used for token t
     "worker_state",          # ([B, T, H], [B, T, H]) after consuming the input of token t
     "manager_state",         # ([B, T+1, H], [B, T+1, H]) after consuming f_i
-    "block_goals",           # [B, K+1, D_f] teacher-forced block goals
+    "block_goals",           # [B, K+1, D_f] goal at tokens 0, c, …, T ("block": the train windows)
+    "subgoals",              # [B, T+1, D_f] g_i, emitted after consuming f_i
 ])
 
 FreeRunState = collections.namedtuple("FreeRunState", [
     "worker", "manager",     # LSTM (h, c) pairs
-    "goal", "accumulated",   # current block goal and the running sum of sub-goals [N, D_f]
+    "goal", "accumulated",   # "block": current block goal and the running sum of sub-goals [N, D_f]
     "last_token",            # [N] the Worker's next input
     "prefix",                # feature-path state of the prefix
-])
+    "history",               # "sliding": tuple of the last ≤ c sub-goals g_{s−c} … g_{s−1}, oldest first
+], defaults=[()])
 
 
 class Generator:
@@ -46,11 +57,16 @@ class Generator:
       manager, worker, discriminator: the Keras models.
       seq_len: T; step_size: c (T must be a multiple of c).
       prefix_features: the leaked-feature path (default: the plain recomputation).
+      goal_schedule: "block" (the original) or "sliding" (paper Eq. 4); goals.py.
     """
 
-    def __init__(self, manager, worker, discriminator, seq_len, step_size, prefix_features=None):
+    def __init__(self, manager, worker, discriminator, seq_len, step_size, prefix_features=None,
+                 goal_schedule="block"):
         if seq_len % step_size:
             raise ValueError(f"seq_len {seq_len} is not a multiple of step_size {step_size}")
+        if goal_schedule not in goals.GOAL_SCHEDULES:
+            raise ValueError(f"goal_schedule must be one of {goals.GOAL_SCHEDULES}, got {goal_schedule!r}")
+        self.goal_schedule = goal_schedule
         self.manager, self.worker, self.disc = manager, worker, discriminator
         self.seq_len, self.step_size = seq_len, step_size
         self.num_blocks = seq_len // step_size
@@ -59,17 +75,32 @@ class Generator:
 
     # ---------------------------------------------------------------- teacher forcing
     def teacher_forced(self, tokens, features=None):
-        """tokens int [B, T] -> TeacherForced (spec §4.4)."""
+        """tokens int [B, T] -> TeacherForced (spec §4.4).
+
+        segment_goals[:, k], the goal the Manager is judged on for segment k
+        (paired with f_{c(k+1)} − f_{ck}):
+          "block"    the block goal used for tokens ck … ck+c−1 (G0 for k = 0)
+          "sliding"  g_{ck}, the sub-goal emitted on f_{ck} (paper Eq. 7/10:
+                     cos(f_{t+c} − f_t, g_t) at t = ck)
+        """
         c, T = self.step_size, self.seq_len
         if features is None:
             features = tf.stop_gradient(self.prefix.all_prefixes(tokens))
         batch = tf.shape(tokens)[0]
         subgoals, mh, mc = self.manager(features)                       # [B, T+1, ·]
-        g0 = self.manager.initial_goal(batch)
-        blocks = goals.block_goals(subgoals, g0, c, "train")            # [B, K+1, D_f]
+        if self.goal_schedule == "block":
+            g0 = self.manager.initial_goal(batch)
+            blocks = goals.block_goals(subgoals, g0, c, "train")        # [B, K+1, D_f]
+            tok_goals = goals.token_goals(blocks, c, T)
+            seg_goals = blocks[:, :self.num_blocks]
+        else:
+            sliding = goals.sliding_goals(subgoals, c, T + 1)           # goal(t), t = 0..T
+            tok_goals = sliding[:, :T]
+            blocks = sliding[:, ::c]
+            seg_goals = subgoals[:, 0:T:c]
         # The goal is a constant for the Worker (the paper's "no BP" arrow; the
         # original differentiates the Worker loss w.r.t. Worker variables only).
-        tok_goals = tf.stop_gradient(goals.token_goals(blocks, c, T))
+        tok_goals = tf.stop_gradient(tok_goals)
         wh, wc = self.worker(tokens)
         w = self.worker.goal_embedding(tok_goals)                       # [B, T, k]
         kernel, bias = self.worker.output_weights()
@@ -82,12 +113,13 @@ class Generator:
             log_probs=tf.maximum(log_p, LOG_PROB_FLOOR),
             features=features,
             segment_change=features[:, c::c] - block_start,
-            segment_goals=blocks[:, :self.num_blocks],
+            segment_goals=seg_goals,
             token_change=features[:, 1:] - tf.repeat(block_start, c, axis=1),
             token_goals=tok_goals,
             worker_state=(wh, wc),
             manager_state=(mh, mc),
             block_goals=blocks,
+            subgoals=subgoals,
         )
 
     # ---------------------------------------------------------------- free running
@@ -101,7 +133,7 @@ class Generator:
             last_token=tf.fill([batch], self.worker.start_token),
             prefix=self.prefix.start(tokens, 0))
 
-    def free_run(self, state, start, betas, seed):
+    def free_run(self, state, start, betas, seed, trace=None):
         """Samples tokens start..T−1 (spec §4.3; §4.5 phase B).
 
         Args:
@@ -110,10 +142,13 @@ class Generator:
           betas: inverse temperature per position, a length-T sequence
             (Python floats or a [T] tensor); logits are multiplied by β.
           seed: int32 [2] stateless seed.
+          trace: optional Python list; the goal used for each drawn token
+            ([N, D_f], before W_ψ) is appended to it (for tests).
         Returns:
           (new tokens [N, T − start], final state).
         """
         c = self.step_size
+        sliding = self.goal_schedule == "sliding"
         out_kernel, out_bias = self.worker.output_weights()
         sampled = []
         for s in range(start, self.seq_len):
@@ -121,17 +156,24 @@ class Generator:
             w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)),
                                             state.worker)
             m_state = self.manager.lstm.step(self.manager.lstm.project(f), state.manager)
-            g = self.manager.subgoal(m_state[0])
-            w = self.worker.goal_embedding(state.goal)
+            g = self.manager.subgoal(m_state[0])                         # g_s
+            goal, acc, history = state.goal, state.accumulated, state.history
+            if sliding:
+                used = goals.sliding_goal_from_history(history, g, c)
+                history = (history + (g,))[-c:]
+            else:
+                used = goal
+                acc = acc + g
+                if (s + 1) % c == 0:
+                    goal, acc = acc, tf.zeros_like(acc)
+            if trace is not None:
+                trace.append(used)
+            w = self.worker.goal_embedding(used)
             logits = self.worker.logits(w_state[0], w, (out_kernel, out_bias))
             step_seed = tf.random.experimental.stateless_fold_in(seed, s)
             y = tf.random.stateless_categorical(betas[s] * logits, 1, step_seed, dtype=tf.int32)[:, 0]
-            acc = state.accumulated + g
-            goal = state.goal
-            if (s + 1) % c == 0:
-                goal, acc = acc, tf.zeros_like(acc)
             state = FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc,
-                                 last_token=y, prefix=self.prefix.append(state.prefix, s, y))
+                                 last_token=y, prefix=self.prefix.append(state.prefix, s, y), history=history)
             sampled.append(y)
         return tf.stack(sampled, axis=1), state
 
@@ -143,24 +185,36 @@ class Generator:
     # ---------------------------------------------------------------- rollouts
     def rollout_state(self, tokens, tf_out, length, repeats):
         """Free-run state after the first `length` (a multiple of c) tokens, from the
-        teacher-forced pass, tiled `repeats` times: rows r·B + b."""
+        teacher-forced pass, tiled `repeats` times: rows r·B + b.
+
+        "block": the original's phase A (Manager after f_length, so the first
+        free step feeds f_length again; goal = the train-window block goal).
+        "sliding": the sampling loop's state before step `length` (Manager after
+        f_{length−1}, history g_{length−c} … g_{length−1})."""
         tile = lambda x: tf.tile(x, [repeats] + [1] * (len(x.shape) - 1))  # noqa: E731
         wh, wc = tf_out.worker_state
         mh, mc = tf_out.manager_state
         goal = tf_out.block_goals[:, length // self.step_size]
         tokens = tile(tokens)
+        if self.goal_schedule == "sliding":
+            manager = (tile(mh[:, length - 1]), tile(mc[:, length - 1]))
+            history = tuple(tile(tf_out.subgoals[:, j]) for j in range(max(0, length - self.step_size), length))
+        else:
+            manager, history = (tile(mh[:, length]), tile(mc[:, length])), ()
         return FreeRunState(
             worker=(tile(wh[:, length - 1]), tile(wc[:, length - 1])),
-            manager=(tile(mh[:, length]), tile(mc[:, length])),
+            manager=manager,
             goal=tile(goal), accumulated=tf.zeros_like(tile(goal)),
             last_token=tokens[:, length - 1],
-            prefix=self.prefix.start(tokens, length))
+            prefix=self.prefix.start(tokens, length),
+            history=history)
 
     def rollout(self, tokens, tf_out, rollout_num, seed, beta=1.0):
         """Monte Carlo completions of x[:, :n] for n = c, 2c, …, T − c.
 
-        The manager consumes f_n a second time at the first free step, as the
-        original's rollout graph does (spec §4.5).
+        "block": the manager consumes f_n a second time at the first free step,
+        as the original's rollout graph does (spec §4.5). "sliding": it
+        continues exactly as the sampling loop (see rollout_state).
         Returns int32 [K−1, rollout_num, B, T].
         """
         batch = tf.shape(tokens)[0]

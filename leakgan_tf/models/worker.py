@@ -1,5 +1,6 @@
 """The WORKER: an LSTM over tokens whose output O_t [V, k] is steered by the goal
-embedding w = l2n(G·W_ψ) (spec §4.1)."""
+embedding w = l2n(G·W_ψ) (spec §4.1), or w = G·W_ψ (the paper's, no
+normalisation; `normalize_goal=False`, `--goal_normalize=false`)."""
 import keras
 import tensorflow as tf
 
@@ -10,15 +11,19 @@ from leakgan_tf.models.ops import l2_normalize
 class Worker(keras.Model):
     """Emb [V, E] -> LSTM_W (hidden H) -> O_t = reshape(h·W_out + b_out, [V, k]);
     logits = O_t · w, w = l2n(G·W_ψ) [k], W_ψ = `goal_projection` [D_f, k] (no bias).
+    With normalize_goal=False, w = G·W_ψ (paper Eq. 4: the logits then scale
+    with the size of the goal sum).
 
     The original also holds an unused [V, k] matrix; it is left out (it never
     receives a gradient), so the parameter count is the spec's "without it".
     """
 
-    def __init__(self, vocab_size, emb_dim, hidden_dim, goal_size, feature_dim, start_token=0, **kwargs):
+    def __init__(self, vocab_size, emb_dim, hidden_dim, goal_size, feature_dim, start_token=0,
+                 normalize_goal=True, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.goal_size, self.hidden_dim = vocab_size, goal_size, hidden_dim
         self.start_token = start_token
+        self.normalize_goal = normalize_goal
         normal = keras.initializers.RandomNormal(0.0, 0.1)
         self.embedding = self.add_weight(shape=(vocab_size, emb_dim), initializer=normal, name="embedding")
         self.lstm = LSTMWeights(emb_dim, hidden_dim, name="worker_lstm")
@@ -30,8 +35,9 @@ class Worker(keras.Model):
         self.built = True  # every weight is created above
 
     def goal_embedding(self, goal):
-        """Accumulated goal G [..., D_f] -> w = l2n(G·W_ψ) [..., k]."""
-        return l2_normalize(tf.tensordot(goal, self.goal_projection, axes=1))
+        """Accumulated goal G [..., D_f] -> w = l2n(G·W_ψ) (or G·W_ψ) [..., k]."""
+        w = tf.tensordot(goal, self.goal_projection, axes=1)
+        return l2_normalize(w) if self.normalize_goal else w
 
     def output_weights(self):
         """W_out and b_out rearranged so O_t·w needs no [B, V, k] tensor.
