@@ -7,7 +7,7 @@ class UserError(Exception):
 
 
 def exit_on_user_error(main):
-    """Wraps a CLI main so that a UserError prints one line and exits with status 2."""
+    """Wraps an argparse-style main so that a UserError prints one line and exits 2."""
 
     def wrapped(*args, **kwargs):
         try:
@@ -16,6 +16,26 @@ def exit_on_user_error(main):
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
 
-    wrapped.__name__ = getattr(main, "__name__", "main")
-    wrapped.__doc__ = main.__doc__
     return wrapped
+
+
+def run_cli(main):
+    """absl `app.run` for our CLIs: a bad flag or a UserError prints one line
+    (`error: …`) and exits 2 instead of absl's usage dump or a traceback."""
+    from absl import app, flags
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            print(f"error: {e} (see --helpfull)", file=sys.stderr)
+            sys.exit(2)
+
+    def guarded(argv):
+        try:
+            main(argv)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(guarded, flags_parser=parse)

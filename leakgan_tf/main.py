@@ -11,10 +11,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from leakgan_tf import flags as run_flags  # noqa: E402
-from leakgan_tf.errors import UserError  # noqa: E402
+from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -68,16 +68,6 @@ def build_text_source(cfg, logdir, fresh):
     return cfg, sources.TextSource(corpus, cfg, cfg.tokenizer)
 
 
-def parse_flags(argv):
-    """absl parsing with a one-line error instead of absl's usage dump."""
-    run_flags.define_flags()
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"error: {e} (see --helpfull)", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv):
     from absl import logging
     logging.set_verbosity(logging.WARNING)
@@ -104,16 +94,9 @@ def main(argv):
     print(f"done: checkpoints, samples and TensorBoard events in {FLAGS.logdir}", flush=True)
 
 
-def guarded_main(argv):
-    try:
-        main(argv)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
 def run():
-    app.run(guarded_main, flags_parser=parse_flags)
+    run_flags.define_flags()
+    run_cli(main)
 
 
 if __name__ == "__main__":

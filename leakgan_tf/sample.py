@@ -16,9 +16,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from leakgan_tf.errors import UserError  # noqa: E402
+from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 
 flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
 flags.DEFINE_integer("num", 64, "number of sequences")
@@ -86,24 +86,8 @@ def main(argv):
         sys.stdout.write("".join(line + "\n" for line in lines))
 
 
-def guarded_main(argv):
-    try:
-        main(argv)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
-def _parse(argv):
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"error: {e} (see --helpfull)", file=sys.stderr)
-        sys.exit(2)
-
-
 def run():
-    app.run(guarded_main, flags_parser=_parse)
+    run_cli(main)
 
 
 if __name__ == "__main__":
