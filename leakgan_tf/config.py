@@ -68,6 +68,7 @@ class Config:
     interleave_mle_every: int = 0
     mle_epoch_fraction: float = 1.0
     sample_batch: int = 1024
+    extended_eval: bool = False
     feature_path: str = "incremental"
     # --- data
     dataset: str = "oracle"

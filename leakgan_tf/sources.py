@@ -40,8 +40,24 @@ class OracleSource:
         return None
 
     def evaluate(self, gan, samples, seed):
+        """NLL-oracle of samples (drawn at eval_beta) and the oracle's own NLL; with
+        extended_eval also NLL-oracle at β = 1, NLL-test and distinct-4 at both β."""
         truth = self.oracle.generate(len(samples), self.cfg.seq_len, seed=seed)
-        return dict(nll_oracle=self.oracle.nll(samples), ground_truth_nll=self.oracle.nll(truth))
+        out = dict(nll_oracle=self.oracle.nll(samples), ground_truth_nll=self.oracle.nll(truth))
+        if self.cfg.extended_eval:
+            hot = gan.generate(len(samples), 1.0)
+            out.update(nll_oracle_beta1=self.oracle.nll(hot), nll_test=gan.nll(self.test_set()),
+                       distinct4=metrics.distinct_n(samples.tolist(), 4),
+                       distinct4_beta1=metrics.distinct_n(hot.tolist(), 4))
+        return out
+
+    def test_set(self):
+        """Held-out oracle samples the generator never trains on (fixed seed, kept in the logdir)."""
+        path = self.path.with_name("test_data.txt")
+        if not path.exists():
+            data.write_int_sequences(path, self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len,
+                                                                seed=2**31 - 1 - self.cfg.seed))
+        return data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len)
 
     def decode(self, row):
         return " ".join(map(str, row))

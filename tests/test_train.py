@@ -88,3 +88,11 @@ def test_nan_in_a_loss_stops_with_the_last_good_checkpoint(tmp_path):
     trainer.gan.discriminator.out_kernel.assign(tf.fill(trainer.gan.discriminator.out_kernel.shape, float("nan")))
     with pytest.raises(NonFiniteError, match="discriminator_loss is not finite.*ckpt-1"):
         trainer.pretrain()  # the phase itself: run() would first restore the good weights
+
+
+def test_extended_eval_reports_beta1_nll_test_and_diversity(tmp_path):
+    trainer = Trainer(tiny_config(**SCHEDULE, extended_eval=True), tmp_path, oracle())
+    scores = trainer.evaluate(0, "adversarial")
+    assert set(scores) >= {"nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1"}
+    assert (tmp_path / "test_data.txt").exists() and 0 < scores["distinct4"] <= 1
+    assert scores["nll_test"] > 0
