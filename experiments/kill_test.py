@@ -64,7 +64,7 @@ def main():
     trials = []
     for k in range(args.kills):
         name = f"trial{k}"
-        delay = rng.uniform(0.15, 0.95) * duration
+        delay = rng.uniform(0.3, 1.0) * duration
         with open(root / f"{name}.log", "w") as log:
             proc = start(flagfile(name), log)
             time.sleep(delay)

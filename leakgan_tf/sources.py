@@ -7,7 +7,7 @@
                 (a fresh random sample of them each round, spec §2.2), NLL-test,
                 BLEU-2..5 and Self-BLEU with their protocol, decoded samples.
 
-Both give the Trainer the same five things: mle_data(next_seed), positives(num, seed),
+Both give the Trainer the same five things: mle_data(), positives(num, seed),
 reward_reals(seed), evaluate(gan, samples, seed) and decode(row).
 """
 import numpy as np
@@ -21,12 +21,13 @@ class OracleSource:
     def __init__(self, oracle, cfg, logdir):
         self.oracle, self.cfg, self.path = oracle, cfg, logdir / "real_data.txt"
 
-    def mle_data(self, next_seed):
-        """The fixed MLE training set: drawn once (seed = next_seed(), called only
-        then, so a resumed run's random stream is not shifted), kept in the logdir."""
+    def mle_data(self):
+        """The fixed MLE training set: drawn once, kept in the logdir. Its seed comes
+        from --seed, not from the run's random stream, so the stream is the same
+        whether or not an interrupted run already wrote the file."""
         if self.path.exists():
             return data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)
-        tokens = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=next_seed())
+        tokens = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=self.cfg.seed)
         data.write_int_sequences(self.path, tokens)
         return tokens
 
@@ -73,7 +74,7 @@ class TextSource:
         self.text, self.corpus, self.cfg, self.tokenizer = text, corpus, cfg, tokenizer
         self._scorer = None
 
-    def mle_data(self, next_seed):
+    def mle_data(self):
         return self.corpus.train
 
     def positives(self, num, seed):

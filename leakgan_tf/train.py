@@ -127,7 +127,7 @@ class Trainer:
         return path
 
     def _mle_data(self):
-        return self.source.mle_data(self.gan.next_numpy_seed)
+        return self.source.mle_data()
 
     def _check_finite(self, where, **values):
         """Stops the run (or reports a skip) when a loss or reward is NaN/Inf."""
