@@ -69,6 +69,7 @@ class Config:
     mle_epoch_fraction: float = 1.0
     sample_batch: int = 1024
     extended_eval: bool = False
+    distribute: str = "none"
     feature_path: str = "incremental"
     # --- data
     dataset: str = "oracle"
@@ -145,8 +146,9 @@ class Config:
                      "adv_beta_early", "rollout_beta"]:
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name}={getattr(self, name)} must be positive")
-        choices = dict(dataset=("oracle", "text", "tfds"), tokenizer=("nltk", "wordpunct", "whitespace"),
-                       too_long=("drop", "truncate"), oov=("unk", "drop"))
+        choices = dict(distribute=("none", "mirrored", "multiworker"), dataset=("oracle", "text", "tfds"),
+                       tokenizer=("nltk", "wordpunct", "whitespace"), too_long=("drop", "truncate"),
+                       oov=("unk", "drop"))
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")

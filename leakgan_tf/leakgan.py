@@ -25,6 +25,16 @@ def adam(learning_rate, clip=None):
     return keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8, global_clipnorm=clip)
 
 
+def make_strategy(name):
+    """tf.distribute strategy for --distribute: none (default device), mirrored
+    (all local GPUs, or CPUs configured as logical devices), multiworker (TF_CONFIG)."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
 def num_params(model):
     return int(sum(np.prod(v.shape) for v in model.weights))
 
@@ -35,7 +45,15 @@ class LeakGAN:
     def __init__(self, cfg):
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
-        self.rng = tf.random.Generator.from_seed(cfg.seed)
+        self.rng = tf.random.Generator.from_seed(cfg.seed)  # outside the scope: used in cross-replica code
+        self.strategy = make_strategy(cfg.distribute)
+        self.replicas = self.strategy.num_replicas_in_sync
+        if cfg.batch_size % self.replicas:
+            raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {self.replicas} replicas")
+        with self.strategy.scope():
+            self._build(cfg)
+
+    def _build(self, cfg):
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda, name="discriminator")
@@ -49,12 +67,14 @@ class LeakGAN:
                                    goal_schedule=cfg.goal_schedule)
         self.manager_adversarial_loss, self.worker_adversarial_loss = losses.adversarial_losses(cfg.adversarial_loss)
         lr = cfg.gen_learning_rate
+        # Generator gradients are clipped by global norm in _apply, after the
+        # cross-replica sum (Keras' own clipping would clip each replica's share).
         self.optimizers = {
             "discriminator": adam(cfg.dis_learning_rate),
-            "pretrain_manager": adam(lr, cfg.grad_clip),
-            "pretrain_worker": adam(lr, cfg.grad_clip),
-            "adversarial_manager": adam(lr, cfg.grad_clip),
-            "adversarial_worker": adam(lr, cfg.grad_clip),
+            "pretrain_manager": adam(lr),
+            "pretrain_worker": adam(lr),
+            "adversarial_manager": adam(lr),
+            "adversarial_worker": adam(lr),
         }
         for name, opt in self.optimizers.items():
             opt.build(self._variables(name))
@@ -85,26 +105,53 @@ class LeakGAN:
         grads = tape.gradient(loss, variables)
         # A variable a loss does not reach (G0 under goal_schedule=sliding) gets a zero
         # gradient: Adam's moments stay 0, so it does not move.
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+        context = tf.distribute.get_replica_context()
+        distributed = context is not None and context.num_replicas_in_sync > 1
+        if distributed:  # the global gradient on every replica
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        if name != "discriminator":
+            grads, _ = tf.clip_by_global_norm(grads, self.cfg.grad_clip)
+        if distributed:  # Keras sums the replicas' gradients again
+            grads = [g / context.num_replicas_in_sync for g in grads]
         self.optimizers[name].apply_gradients(zip(grads, variables))
+
+    def _replicated(self, fn, *batch):
+        """Runs fn on each replica's share of the batch tensors (rows split in
+        order) and averages its outputs; with one replica, fn(*batch, None)."""
+        if self.replicas == 1:
+            return fn(*batch, None)
+
+        def share(*tensors):
+            ctx = tf.distribute.get_replica_context()
+            rows = tf.shape(tensors[0])[0] // ctx.num_replicas_in_sync
+            offset = ctx.replica_id_in_sync_group * rows
+            return fn(*[t[offset:offset + rows] for t in tensors], offset)
+
+        outputs = self.strategy.run(share, args=batch)
+        return tf.nest.map_structure(lambda v: self.strategy.reduce("MEAN", v, axis=None), outputs)
 
     def _discriminator_step_fn(self, tokens, labels):
         """tokens [B, T], labels [B] (1 = real) -> (loss, accuracy)."""
-        with tf.GradientTape() as tape:
-            loss, logits = self.discriminator.classification_loss(tokens, labels, training=True)
-        self._apply("discriminator", loss, tape)
-        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
-        return loss, accuracy
+        def step(tokens, labels, offset):
+            with tf.GradientTape() as tape:
+                loss, logits = self.discriminator.classification_loss(tokens, labels, training=True)
+            self._apply("discriminator", loss, tape)
+            hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
+            return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
+        return self._replicated(step, tokens, labels)
 
     def _pretrain_step_fn(self, tokens):
         """One MLE + Manager-pretrain update on real tokens [B, T] (one forward pass)."""
-        with tf.GradientTape(persistent=True) as tape:
-            out = self.generator.teacher_forced(tokens)
-            worker_loss = losses.worker_mle_loss(out)
-            manager_loss = losses.manager_pretrain_loss(out)
-        self._apply("pretrain_worker", worker_loss, tape)
-        self._apply("pretrain_manager", manager_loss, tape)
-        return worker_loss, manager_loss
+        def step(tokens, offset):
+            with tf.GradientTape(persistent=True) as tape:
+                out = self.generator.teacher_forced(tokens, goal_offset=offset)
+                worker_loss = losses.worker_mle_loss(out)
+                manager_loss = losses.manager_pretrain_loss(out, batch_size=self.cfg.batch_size)
+            self._apply("pretrain_worker", worker_loss, tape)
+            self._apply("pretrain_manager", manager_loss, tape)
+            return worker_loss, manager_loss
+        return self._replicated(step, tokens)
 
     def _adversarial_step_fn(self, seed, reals, num_reals):
         """Sample a batch, score it by rollouts, update Manager and Worker (spec §5–§6).

@@ -57,10 +57,12 @@ def worker_mle_loss(tf_out):
     return -tf.reduce_mean(tf_out.log_probs)
 
 
-def manager_pretrain_loss(tf_out):
-    """L_Mpre = −C̄_M / (B·K)."""
+def manager_pretrain_loss(tf_out, batch_size=None):
+    """L_Mpre = −C̄_M / (B·K); batch_size overrides B (the global batch when tf_out
+    is one replica's share)."""
     shape = tf.shape(tf_out.segment_goals)
-    return -manager_cosine(tf_out) / tf.cast(shape[0] * shape[1], tf.float32)
+    batch = shape[0] if batch_size is None else batch_size
+    return -manager_cosine(tf_out) / tf.cast(batch * shape[1], tf.float32)
 
 
 def manager_adversarial_loss(tf_out, rewards):

@@ -74,8 +74,9 @@ class Generator:
         self.prefix = prefix_features or PlainPrefixFeatures(discriminator)
 
     # ---------------------------------------------------------------- teacher forcing
-    def teacher_forced(self, tokens, features=None):
-        """tokens int [B, T] -> TeacherForced (spec §4.4).
+    def teacher_forced(self, tokens, features=None, goal_offset=None):
+        """tokens int [B, T] -> TeacherForced (spec §4.4). goal_offset: the first G0
+        row of these tokens when they are a replica's share of a batch.
 
         segment_goals[:, k], the goal the Manager is judged on for segment k
         (paired with f_{c(k+1)} − f_{ck}):
@@ -89,7 +90,7 @@ class Generator:
         batch = tf.shape(tokens)[0]
         subgoals, mh, mc = self.manager(features)                       # [B, T+1, ·]
         if self.goal_schedule == "block":
-            g0 = self.manager.initial_goal(batch)
+            g0 = self.manager.initial_goal(batch, goal_offset)
             blocks = goals.block_goals(subgoals, g0, c, "train")        # [B, K+1, D_f]
             tok_goals = goals.token_goals(blocks, c, T)
             seg_goals = blocks[:, :self.num_blocks]

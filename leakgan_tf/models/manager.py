@@ -25,9 +25,13 @@ class Manager(keras.Model):
                                          initializer=keras.initializers.TruncatedNormal(stddev=0.1))
         self.built = True  # every weight is created above
 
-    def initial_goal(self, batch):
-        """G0 tiled to `batch` rows (a multiple of batch_size): [batch, D_f]."""
-        return tf.tile(self.goal_init, [batch // self.batch_size, 1])
+    def initial_goal(self, batch, offset=None):
+        """G0 for `batch` rows [batch, D_f]: tiled (batch a multiple of batch_size),
+        or with `offset` the rows offset … offset+batch−1 of G0 (one replica's share
+        of a batch under tf.distribute)."""
+        if offset is None:
+            return tf.tile(self.goal_init, [batch // self.batch_size, 1])
+        return self.goal_init[offset:offset + batch]
 
     def subgoal(self, h):
         """h [..., H] -> unit sub-goal [..., D_f]."""
