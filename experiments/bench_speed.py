@@ -219,10 +219,10 @@ def main():
                           f"GFLOP/s ({row['fraction_of_matmul_rate']:.0%} of matmul, "
                           f"{row['flop_saving_vs_original']:.0%} fewer FLOPs than the original)", flush=True)
             report["results"][f"T{length}_{path}"] = rows
-    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
+            report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            out = pathlib.Path(args.out)  # written after every row: a cut-short run keeps what it measured
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=1))
     print(f"matmul {rate / 1e9:.1f} GFLOP/s; peak RSS {report['peak_rss_mb']} MB; wrote {out}")
 
 
