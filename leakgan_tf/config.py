@@ -70,6 +70,7 @@ class Config:
     sample_batch: int = 1024
     extended_eval: bool = False
     distribute: str = "none"
+    skip_nonfinite: bool = False
     feature_path: str = "incremental"
     # --- data
     dataset: str = "oracle"

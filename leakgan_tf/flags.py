@@ -33,6 +33,7 @@ _HELP = {
     "oov": "test words outside the vocabulary: unk (map to <unk>) or drop the sentence",
     "extended_eval": "oracle runs: also NLL-oracle at β = 1, NLL-test on held-out oracle samples, distinct-4",
     "distribute": "D and MLE phases under tf.distribute: none, mirrored (local devices) or multiworker (TF_CONFIG)",
+    "skip_nonfinite": "skip a batch whose loss or gradient is NaN/Inf (default: stop with the last good checkpoint)",
     "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
     "variant": "code (the repository, default), paper (the paper's method, spec §13) or no_temperature (the "
                "repository's No Temperature copy, spec §12.B); sets adversarial_loss, reward_rescale, "

@@ -114,7 +114,18 @@ class LeakGAN:
             grads, _ = tf.clip_by_global_norm(grads, self.cfg.grad_clip)
         if distributed:  # Keras sums the replicas' gradients again
             grads = [g / context.num_replicas_in_sync for g in grads]
-        self.optimizers[name].apply_gradients(zip(grads, variables))
+        if not self.cfg.skip_nonfinite:
+            self.optimizers[name].apply_gradients(zip(grads, variables))
+            return
+        # --skip_nonfinite: a batch whose loss or gradient is NaN/Inf changes nothing
+        # (no update, no moment decay, no step count).
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads] + [tf.math.is_finite(loss)])
+
+        def update():
+            self.optimizers[name].apply_gradients(zip(grads, variables))
+            return tf.constant(True)
+
+        tf.cond(finite, update, lambda: tf.constant(False))
 
     def _replicated(self, fn, *batch):
         """Runs fn on each replica's share of the batch tensors (rows split in

@@ -133,10 +133,14 @@ class Trainer:
         """Stops the run (or reports a skip) when a loss or reward is NaN/Inf."""
         for name, value in values.items():
             if not np.all(np.isfinite(value)):
+                if self.cfg.skip_nonfinite:
+                    self.progress.log("warning", f"{name} is not finite during {where}; those batches were "
+                                                 f"skipped (--skip_nonfinite)")
+                    continue
                 last = self.ckpt_manager.latest_checkpoint or "none yet (rerun with --fresh)"
                 raise NonFiniteError(f"{name} is not finite during {where}; the last good checkpoint is {last} "
                                      f"(rerun to resume from it; lower --gen_learning_rate/--dis_learning_rate "
-                                     f"if it recurs)")
+                                     f"if it recurs, or pass --skip_nonfinite to skip such batches)")
 
     # ------------------------------------------------------------------ phases
     def discriminator_round(self, step, tag):

@@ -41,3 +41,16 @@ def test_pretrain_step_changes_generator_only_and_discriminator_step_d_only():
     assert all(d_changed[1:]) and d_changed[0], "embedding rows of seen tokens move"
     # the pad row (row 0) is never trained on complete sequences
     np.testing.assert_array_equal(d_before[0][0], gan.discriminator.embedding.numpy()[0])
+
+
+def test_skip_nonfinite_leaves_weights_untouched_by_a_bad_batch():
+    x = tf.constant(np.random.default_rng(0).integers(0, 30, size=(4, 8)), tf.int32)
+    bad_labels = tf.constant([1, 0, 7, 0], tf.int32)  # out of range: NaN cross-entropy on CPU
+    skipping = LeakGAN(tiny_config(skip_nonfinite=True))
+    before = snapshot(skipping.discriminator.weights + skipping.optimizers["discriminator"].variables)
+    loss, _ = skipping.discriminator_step(x, bad_labels)
+    assert not np.isfinite(float(loss))
+    assert not any(changed(before, skipping.discriminator.weights + skipping.optimizers["discriminator"].variables))
+    skipping.discriminator_step(x, tf.constant([1, 0, 1, 0], tf.int32))
+    assert all(np.isfinite(v.numpy()).all() for v in skipping.discriminator.weights)
+    assert any(changed(before, skipping.discriminator.weights)), "good batches still train"
