@@ -71,6 +71,7 @@ class Config:
     extended_eval: bool = False
     distribute: str = "none"
     skip_nonfinite: bool = False
+    xla_phases: tuple = ("pretrain",)
     feature_path: str = "incremental"
     # --- data
     dataset: str = "oracle"
@@ -161,6 +162,10 @@ class Config:
             path = getattr(self, name)
             if self.dataset == "text" and path and not os.path.isfile(path):
                 raise UserError(f"--{name}={path}: file not found; set LEAKGAN_SHARED_DATA or pass an existing file")
+        unknown = set(self.xla_phases) - {"discriminator", "pretrain", "sampling", "adversarial"}
+        if unknown:
+            raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; "
+                            f"choose from discriminator, pretrain, sampling, adversarial")
         if not 0.0 < self.test_fraction < 1.0:
             raise UserError(f"--test_fraction={self.test_fraction} must be in (0, 1)")
         if not 0.0 < self.mle_epoch_fraction <= 1.0:

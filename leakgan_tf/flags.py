@@ -34,6 +34,8 @@ _HELP = {
     "extended_eval": "oracle runs: also NLL-oracle at β = 1, NLL-test on held-out oracle samples, distinct-4",
     "distribute": "D and MLE phases under tf.distribute: none, mirrored (local devices) or multiworker (TF_CONFIG)",
     "skip_nonfinite": "skip a batch whose loss or gradient is NaN/Inf (default: stop with the last good checkpoint)",
+    "xla_phases": "compiled steps run with XLA (jit_compile): any of discriminator, pretrain, sampling, adversarial; "
+                  "default pretrain, the only one XLA made faster on a 2-core CPU (experiments/bench_xla.py)",
     "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
     "variant": "code (the repository, default), paper (the paper's method, spec §13) or no_temperature (the "
                "repository's No Temperature copy, spec §12.B); sets adversarial_loss, reward_rescale, "
@@ -71,7 +73,8 @@ def define_flags():
         elif isinstance(default, float):
             flags.DEFINE_float(name, default, help_text)
         elif isinstance(default, tuple):
-            flags.DEFINE_list(name, [str(v) for v in default], help_text + " (comma-separated integers)")
+            kind = "names" if name == "xla_phases" else "integers"
+            flags.DEFINE_list(name, [str(v) for v in default], help_text + f" (comma-separated {kind})")
         else:
             flags.DEFINE_string(name, default, help_text)
     flags.DEFINE_enum("preset", "synthetic20", sorted(PRESETS), "model sizes of an experiment of the paper")
@@ -92,7 +95,9 @@ def config_from_flags():
         if not flag.present and field.name in implied:
             continue
         value = flag.value
-        if isinstance(field.default, tuple):
+        if isinstance(field.default, tuple) and field.name == "xla_phases":
+            value = tuple(v for v in value if v)
+        elif isinstance(field.default, tuple):
             try:
                 value = tuple(int(v) for v in value)
             except ValueError:
