@@ -196,6 +196,8 @@ class Generator:
         wh, wc = tf_out.worker_state
         mh, mc = tf_out.manager_state
         goal = tf_out.block_goals[:, length // self.step_size]
+        # The prefix state is built once per sequence, then repeated (not rebuilt per rollout).
+        prefix = self.prefix.repeat(self.prefix.start(tokens, length), repeats)
         tokens = tile(tokens)
         if self.goal_schedule == "sliding":
             manager = (tile(mh[:, length - 1]), tile(mc[:, length - 1]))
@@ -207,7 +209,7 @@ class Generator:
             manager=manager,
             goal=tile(goal), accumulated=tf.zeros_like(tile(goal)),
             last_token=tokens[:, length - 1],
-            prefix=self.prefix.start(tokens, length),
+            prefix=prefix,
             history=history)
 
     def rollout(self, tokens, tf_out, rollout_num, seed, beta=1.0):

@@ -7,6 +7,7 @@ one interface:
   start(tokens, length) -> state         free running: a per-sequence state that
   feature(state, length) -> [N, D_f]     grows one token at a time
   append(state, position, token) -> state
+  repeat(state, repeats) -> state        the same state for repeated rollouts
 
 `PlainPrefixFeatures` recomputes the whole discriminator feature for each
 prefix, as the original does (O(T²) convolution work per sequence).
@@ -63,6 +64,10 @@ class PlainPrefixFeatures:
         """Writes token [N] at `position` (a Python int)."""
         at = tf.range(state.shape[1])[None, :] == position
         return tf.where(at, token[:, None], state)
+
+    def repeat(self, state, repeats):
+        """The state of N sequences repeated `repeats` times: rows r·N + n."""
+        return tf.tile(state, [repeats, 1])
 
 
 def _running_max(x, axis=1):
@@ -171,6 +176,12 @@ class IncrementalPrefixFeatures:
             m = [min(max(length - p, 0), h) for p in range(win.shape[1])]
             pooled.append(tf.nn.relu(tf.reduce_max(win + tf.gather(s, m) + b, axis=1)))
         return self.disc.highway(tf.concat(pooled, axis=-1))
+
+    def repeat(self, state, repeats):
+        """The state of N sequences repeated `repeats` times (rows r·N + n); the
+        weights in it are shared."""
+        kernel, suffix, windows = state
+        return kernel, suffix, [tf.tile(w, [repeats, 1, 1]) for w in windows]
 
     def append(self, state, position, token):
         """Adds token [N] at `position` (a Python int) to every window it falls in."""
