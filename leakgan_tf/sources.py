@@ -20,21 +20,24 @@ class OracleSource:
 
     def __init__(self, oracle, cfg, logdir):
         self.oracle, self.cfg, self.path = oracle, cfg, logdir / "real_data.txt"
+        self._mle = None
 
     def mle_data(self):
         """The fixed MLE training set: drawn once, kept in the logdir. Its seed comes
         from --seed, not from the run's random stream, so the stream is the same
         whether or not an interrupted run already wrote the file."""
-        if self.path.exists():
-            return data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)
-        tokens = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=self.cfg.seed)
-        data.write_int_sequences(self.path, tokens)
-        return tokens
+        if self._mle is None:
+            if self.path.exists():
+                self._mle = data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)
+            else:
+                self._mle = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=self.cfg.seed)
+                data.write_int_sequences(self.path, self._mle)
+        return self._mle
 
     def positives(self, num, seed):
         """Fresh oracle samples every round (code), or the fixed MLE set (paper)."""
         if self.cfg.dis_positives == "fixed":
-            return data.read_int_sequences(self.path, self.cfg.vocab_size, self.cfg.seq_len)[:num]
+            return self.mle_data()[:num]
         return self.oracle.generate(num, self.cfg.seq_len, seed=seed)
 
     def reward_reals(self, seed):
