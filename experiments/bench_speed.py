@@ -121,16 +121,19 @@ def timed(fn, repeats=1):
     return (time.perf_counter() - t0) / repeats
 
 
-def config_for(length, path):
-    if length == 20:
-        return make_config("synthetic20", feature_path=path)
+def config_for(length, path, growth=False):
+    """The benchmarked model: the paper's experiment of that length, or with
+    growth=True the length-20 model (same sizes and filters) at any length, so
+    that only T changes between rows."""
+    if growth or length == 20:
+        return make_config("synthetic20", seq_len=length, feature_path=path)
     return make_config("synthetic40", seq_len=length, feature_path=path)
 
 
-def bench_length(length, path, quick, d_seconds=None):
+def bench_length(length, path, quick, d_seconds=None, growth=False):
     """Seconds per phase for one length and feature path (D epoch is path-free)."""
     from synthetic_oracle.model import OracleLSTM
-    cfg = config_for(length, path)
+    cfg = config_for(length, path, growth)
     gan = LeakGAN(cfg)
     oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
     rng = np.random.default_rng(0)
@@ -189,7 +192,8 @@ def recompute(path):
     for key, rows in report["results"].items():
         length, feature_path = int(key.split("_")[0][1:]), key.split("_", 1)[1]
         seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict)}
-        report["results"][key] = rows_for(config_for(length, feature_path), feature_path, seconds, rate, length)
+        cfg = config_for(length, feature_path, report.get("growth", False))
+        report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length)
     pathlib.Path(path).write_text(json.dumps(report, indent=1))
 
 
@@ -199,6 +203,8 @@ def main():
     parser.add_argument("--lengths", default="20,40")
     parser.add_argument("--paths", default="incremental,plain")
     parser.add_argument("--quick", action="store_true", help="time 10%% of each phase and scale up")
+    parser.add_argument("--growth", action="store_true",
+                        help="cost growth in T: the length-20 model at every --lengths (e.g. 20,40,80)")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
     if args.recompute:
@@ -206,11 +212,11 @@ def main():
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
-              "matmul_gflops": round(rate / 1e9, 1), "results": {}}
+              "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "results": {}}
     for length in [int(v) for v in args.lengths.split(",")]:
         d_seconds = None
         for path in args.paths.split(","):
-            cfg, seconds = bench_length(length, path, args.quick, d_seconds)
+            cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth)
             d_seconds = seconds["d_epoch"]
             rows = rows_for(cfg, path, seconds, rate, length)
             for phase, row in rows.items():

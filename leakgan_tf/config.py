@@ -73,6 +73,7 @@ class Config:
     skip_nonfinite: bool = False
     xla_phases: tuple = ("pretrain",)
     feature_path: str = "incremental"
+    init_from: str = ""
     # --- data
     dataset: str = "oracle"
     oracle_params: str = ""
@@ -174,6 +175,9 @@ class Config:
             raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
+        if self.init_from and not (os.path.isdir(self.init_from) or os.path.isfile(self.init_from + ".index")):
+            raise UserError(f"--init_from={self.init_from}: no such run directory or checkpoint; pass a --logdir "
+                            f"of a finished run (or one of its checkpoints/ckpt-N)")
         if self.oracle_params and not os.path.isfile(self.oracle_params):
             raise UserError(f"--oracle_params={self.oracle_params}: file not found; set LEAKGAN_SHARED_DATA or "
                             f"pass an existing .npz (python -m synthetic_oracle create makes one)")

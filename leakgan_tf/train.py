@@ -33,7 +33,7 @@ from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.summaries import Progress, Summaries
 
 # Fields that may change when a run is resumed (they do not change the models).
-RESUMABLE_CHANGES = {"adversarial_iterations", "eval_every", "sample_batch"}
+RESUMABLE_CHANGES = {"adversarial_iterations", "eval_every", "sample_batch", "init_from"}
 
 
 class Trainer:
@@ -115,6 +115,30 @@ class Trainer:
                 tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
                 raise UserError(f"checkpoint {latest} does not fit this model ({str(e).splitlines()[0][:120]}); "
                                 f"use the run's own settings or --fresh") from None
+        return latest
+
+    def initialize_from(self, where):
+        """Warm start (--init_from): restores another run's latest checkpoint (or the
+        named ckpt-N) — models, optimizer slots, random stream, schedule position —
+        then applies this run's learning rates and saves it as this run's first
+        checkpoint. Returns the checkpoint path."""
+        path = pathlib.Path(where)
+        latest = tf.train.latest_checkpoint(str(path / "checkpoints")) if path.is_dir() else str(path)
+        if not latest:
+            raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
+                            f"run that experiment first or pass a checkpoints/ckpt-N path")
+        try:
+            status = self.checkpoint.restore(latest)
+            status.expect_partial()
+            status.assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            tf.get_logger().setLevel("ERROR")
+            raise UserError(f"--init_from checkpoint {latest} does not fit this model "
+                            f"({str(e).splitlines()[0][:120]}); use the same model sizes as that run") from None
+        rates = dict(discriminator=self.cfg.dis_learning_rate)
+        for name, opt in self.gan.optimizers.items():
+            opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)
+        self.save()
         return latest
 
     def save(self):
@@ -285,15 +309,17 @@ class Trainer:
     def run(self):
         """Runs (or resumes) the whole schedule; returns None, or the signal number
         that stopped it after saving a checkpoint."""
-        latest = self.restore()
+        latest, how = self.restore(), "resume"
         cfg = self.cfg
+        if not latest and cfg.init_from:
+            latest, how = self.initialize_from(cfg.init_from), "init"
         if latest:
             self.progress.resume(int(self.blocks_done.numpy()) * (cfg.pretrain_d_rounds + cfg.pretrain_g_epochs)
                                  + int(self.iterations_done.numpy()) * (1 + cfg.adv_d_rounds)
                                  + int(self.units_done.numpy()))
-            self.progress.log("resume", f"from {latest}: {int(self.blocks_done.numpy())} pretraining blocks, "
-                                        f"{int(self.iterations_done.numpy())} adversarial iterations done")
-        else:
+            self.progress.log(how, f"from {latest}: {int(self.blocks_done.numpy())} pretraining blocks, "
+                                   f"{int(self.iterations_done.numpy())} adversarial iterations done")
+        if how == "init" or not latest:
             self.summaries.hparams(dataclasses.asdict(cfg))
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -105,3 +105,19 @@ def test_test_file_with_no_sentence_that_fits(tmp_path):
     test.write_text(" ".join(["word"] * 40) + "\n")
     result = run("--preset=coco", "--dataset=text", f"--train_file={train}", f"--test_file={test}", f"--logdir={tmp_path / 'run'}")
     assert result.returncode == 2 and "no sentence fits" in result.stderr.splitlines()[-1], result.stderr
+
+
+def test_evaluate_scores_the_checkpoint_under_both_bleu_protocols(coco_run):
+    import json
+    tmp, _ = coco_run
+    out = tmp / "eval.json"
+    result = run(f"--logdir={tmp / 'run'}", f"--out={out}", module="leakgan_tf.evaluate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    scores = json.loads(out.read_text())
+    assert scores == json.loads(result.stdout)
+    assert scores["iterations_done"] == 2 and scores["blocks_done"] == 1 and scores["num_samples"] == 32
+    for n in (2, 3, 4, 5):
+        assert 0 <= scores[f"paper_bleu{n}"] <= 1 and 0 <= scores[f"bleu{n}"] <= 1
+        assert 0 <= scores[f"self_bleu{n}"] <= 1
+    assert "2,000 hypotheses" in scores["protocols"]["paper"] and "method1" in scores["protocols"]["texygen"]
+    assert scores["nll_test"] > 0

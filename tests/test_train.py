@@ -96,3 +96,37 @@ def test_extended_eval_reports_beta1_nll_test_and_diversity(tmp_path):
     assert set(scores) >= {"nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1"}
     assert (tmp_path / "test_data.txt").exists() and 0 < scores["distinct4"] <= 1
     assert scores["nll_test"] > 0
+
+
+def test_init_from_branches_a_run_off_another_runs_checkpoint(tmp_path):
+    """--init_from: the new run starts from the other run's weights, optimizer slots
+    and position, with its own learning rate and switches, and saves itself."""
+    base = run(tmp_path / "pretrained", adversarial_iterations=0)
+    weights = [v.numpy() for v in base.gan.worker.variables]
+    slots = [v.numpy() for v in base.gan.optimizers["pretrain_worker"].variables if v.shape.rank]
+    cfg = tiny_config(**{**SCHEDULE, "adversarial_iterations": 1, "variant": "paper", "gen_learning_rate": 0.003,
+                         "init_from": str(tmp_path / "pretrained")})
+    branch = Trainer(cfg, tmp_path / "branch", oracle(), checkpoint_every=1)
+    assert branch.initialize_from(cfg.init_from).endswith("ckpt-1")
+    for a, b in zip(weights, branch.gan.worker.variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    for a, b in zip(slots, [v for v in branch.gan.optimizers["pretrain_worker"].variables if v.shape.rank]):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert float(branch.gan.optimizers["adversarial_worker"].learning_rate.numpy()) == pytest.approx(0.003)
+    assert int(branch.blocks_done.numpy()) == 1 and branch.ckpt_manager.latest_checkpoint
+    branch = Trainer(cfg, tmp_path / "branch", oracle(), checkpoint_every=1)  # resumes its own checkpoint
+    branch.run()
+    assert int(branch.iterations_done.numpy()) == 1 and int(branch.blocks_done.numpy()) == 1
+    assert sorted(p.name for p in (tmp_path / "branch" / "samples").glob("*.txt")) == ["adversarial_0000.txt"]
+    assert not any(np.array_equal(a, b.numpy()) for a, b in zip(weights, branch.gan.worker.variables)
+                   if a.size > 1)
+
+
+def test_init_from_errors_name_the_fix(tmp_path):
+    from leakgan_tf.errors import UserError
+    with pytest.raises(UserError, match="no such run directory"):
+        tiny_config(init_from=str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    cfg = tiny_config(**SCHEDULE, init_from=str(tmp_path / "empty"))
+    with pytest.raises(UserError, match="holds no checkpoint"):
+        Trainer(cfg, tmp_path / "x", oracle()).run()

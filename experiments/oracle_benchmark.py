@@ -1,0 +1,289 @@
+"""The oracle benchmark: MLE, LeakGAN (code variant) and LeakGAN (paper variant)
+on the length-20 oracle of the paper and the fixed length-40 oracle, under one
+protocol, beside the paper's Table 1 and the repository's logs.
+
+  python experiments/oracle_benchmark.py --out=/path/to/bench            # full protocol (GPU-sized)
+  python experiments/oracle_benchmark.py --out=DIR --lengths=20 \\
+      --pretrain_blocks=2 --adversarial_iterations=10 --eval_every=5        # a shortened protocol
+
+Per length L it runs (each a `leakgan_tf.main` subprocess with its own logdir
+under --out, so rerunning the command resumes whatever was interrupted):
+
+  pretrain_code   pretraining only, --variant=code (or --pretrained_L=DIR: an
+                  existing run's logdir is used instead)
+  pretrain_paper  pretraining only, --variant=paper (skipped with
+                  --shared_pretraining: the paper branch then starts from
+                  pretrain_code and keeps its model shapes)
+  mle             the MLE baseline: pretrain_code's final generator, scored
+                  with leakgan_tf.evaluate (it never sees a reward)
+  code, paper     --init_from the pretraining, then adversarial_iterations
+                  iterations of that variant, scored every eval_every
+
+Every score uses the same protocol (--extended_eval): NLL-oracle at the run's
+β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on 9,984 held-out oracle
+samples, distinct-4 at both β. Writes experiments/results/oracle_<L>.json,
+PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
+oracle section of docs/results.md.
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+FLAGFILES = {20: "experiments/synthetic_len20.cfg", 40: "experiments/synthetic_len40.cfg"}
+# Paper Table 1 (NLL-oracle; LeakGAN at β = 1.5, baselines at β = 1.0) and the
+# repository's logs (spec §9.3, §10).
+REFERENCE = {
+    20: dict(paper=dict(mle=9.038, leakgan=7.038),
+             repo_log=dict(pretrain_end=8.347, adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162,
+                                                             25: 6.931, 30: 6.879, 35: 6.758, 40: 6.895, 45: 6.711,
+                                                             50: 6.842, 60: 6.940, 70: 7.020, 80: 7.075, 90: 7.011}),
+             ground_truth="5.752 (paper oracle)"),
+    40: dict(paper=dict(mle=10.411, leakgan=7.191),
+             repo_log=dict(pretrain_end=9.295, adversarial={0: 9.294, 5: 8.891, 10: 8.657, 15: 8.411, 20: 8.275,
+                                                             25: 8.109, 30: 8.036, 40: 7.792, 50: 7.539, 60: 7.413,
+                                                             70: 7.312, 80: 7.164, 85: 7.162}),
+             ground_truth="4.184 (the README's random oracle; ours is seed 40: 4.195)"),
+}
+METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll")
+MARK_BEGIN, MARK_END = "<!-- oracle-benchmark:begin -->", "<!-- oracle-benchmark:end -->"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True, help="folder for the runs (outside the repo; reruns resume)")
+    p.add_argument("--lengths", default="20,40")
+    p.add_argument("--methods", default="mle,code,paper")
+    p.add_argument("--pretrain_blocks", type=int, default=10)
+    p.add_argument("--adversarial_iterations", type=int, default=100)
+    p.add_argument("--eval_every", type=int, default=5)
+    p.add_argument("--generated_num", type=int, default=10000, help="samples per evaluation and D round")
+    p.add_argument("--shared_pretraining", action="store_true",
+                   help="the paper variant starts from the code variant's pretraining")
+    p.add_argument("--pretrained_20", default="", help="use this finished code-variant pretraining run (logdir)")
+    p.add_argument("--pretrained_40", default="")
+    p.add_argument("--extra_flags", default="", help="more leakgan_tf.main flags for every run, space-separated")
+    p.add_argument("--report_only", action="store_true", help="only collect results from finished runs")
+    p.add_argument("--results_dir", default=str(REPO / "experiments" / "results"))
+    p.add_argument("--docs", default=str(REPO / "docs" / "results.md"))
+    return p.parse_args(argv)
+
+
+def run_main(logdir, length, flags, log):
+    """Runs (or resumes) one leakgan_tf.main job; returns its wall seconds."""
+    cmd = [sys.executable, "-m", "leakgan_tf.main", f"--flagfile={FLAGFILES[length]}", f"--logdir={logdir}",
+           "--extended_eval", *flags]
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.time()
+    with open(log, "a") as f:
+        code = subprocess.call(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    if code:
+        sys.exit(f"error: {' '.join(cmd)} exited with {code}; see {log} (rerun this command to resume)")
+    return time.time() - t0
+
+
+def evaluate(logdir, out):
+    """leakgan_tf.evaluate on the run's latest checkpoint (cached in out until a newer one)."""
+    index = pathlib.Path(logdir) / "checkpoints" / "checkpoint"
+    if not out.exists() or out.stat().st_mtime < index.stat().st_mtime:
+        cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}"]
+        print("$", " ".join(cmd), flush=True)
+        if subprocess.call(cmd, cwd=REPO, stdout=subprocess.DEVNULL):
+            sys.exit(f"error: {' '.join(cmd)} failed")
+    return json.loads(out.read_text())
+
+
+def scalars(logdir, prefix):
+    """{metric: [(step, value, wall_time)]} of the evaluations in a run's events."""
+    from tensorboard.backend.event_processing import event_accumulator
+    import tensorflow as tf
+    acc = event_accumulator.EventAccumulator(str(logdir), size_guidance={"tensors": 0})
+    acc.Reload()
+    out = {}
+    for metric in METRICS + ("eval_seconds",):
+        tag = f"{prefix}/{metric}"
+        if tag in acc.Tags()["tensors"]:
+            events = {e.step: (float(tf.make_ndarray(e.tensor_proto)), e.wall_time) for e in acc.Tensors(tag)}
+            out[metric] = [(step, round(v, 4), t) for step, (v, t) in sorted(events.items())]
+    return out
+
+
+def trajectory(logdir, prefix):
+    """[{step, metric: value, …}] ordered by step."""
+    rows = {}
+    for metric, points in scalars(logdir, prefix).items():
+        for step, value, _ in points:
+            rows.setdefault(step, {"step": step})[metric] = value
+    return [rows[s] for s in sorted(rows)]
+
+
+def config_of(logdir):
+    return json.loads((pathlib.Path(logdir) / "config.json").read_text())
+
+
+def run_length(args, length, out):
+    out.mkdir(parents=True, exist_ok=True)
+    methods = args.methods.split(",")
+    common = [f"--generated_num={args.generated_num}", f"--eval_every={args.eval_every}",
+              *args.extra_flags.split()]
+    pretrained = getattr(args, f"pretrained_{length}") or str(out / "pretrain_code")
+    timing = {}
+    if not args.report_only and not getattr(args, f"pretrained_{length}"):
+        timing["pretrain_code"] = run_main(pretrained, length, ["--variant=code", f"--pretrain_blocks="
+                                                                f"{args.pretrain_blocks}", "--adversarial_iterations=0",
+                                                                *common], out / "pretrain_code.log")
+    paper_init, paper_shapes = str(out / "pretrain_paper"), []
+    if args.shared_pretraining:
+        base = config_of(pretrained)
+        paper_init = pretrained
+        paper_shapes = [f"--dis_filter_sizes={','.join(map(str, base['dis_filter_sizes']))}",
+                        f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}"]
+    elif "paper" in methods and not args.report_only:
+        timing["pretrain_paper"] = run_main(paper_init, length, ["--variant=paper", f"--pretrain_blocks="
+                                                                 f"{args.pretrain_blocks}",
+                                                                 "--adversarial_iterations=0", *common],
+                                            out / "pretrain_paper.log")
+    blocks = config_of(pretrained)["pretrain_blocks"]
+    results = {}
+    if "mle" in methods:
+        scores = evaluate(pretrained, out / "mle_eval.json")
+        results["mle"] = dict(logdir=pretrained, final=scores, pretraining=trajectory(pretrained, "pretrain"))
+    for variant in ("code", "paper"):
+        if variant not in methods:
+            continue
+        logdir = out / variant
+        init = pretrained if variant == "code" else paper_init
+        if not args.report_only:
+            flags = [f"--variant={variant}", f"--init_from={init}", f"--pretrain_blocks={blocks}",
+                     f"--adversarial_iterations={args.adversarial_iterations}", *common]
+            timing[variant] = run_main(logdir, length, flags + (paper_shapes if variant == "paper" else []),
+                                       out / f"{variant}.log")
+        results[variant] = dict(logdir=str(logdir), init_from=init, adversarial=trajectory(logdir, "adversarial"),
+                                pretraining=trajectory(init, "pretrain"))
+        if results[variant]["adversarial"]:
+            results[variant]["final"] = results[variant]["adversarial"][-1]
+    return dict(length=length, protocol=protocol(args, pretrained, blocks), results=results,
+                wall_seconds_this_invocation={k: round(v) for k, v in timing.items()},
+                reference=REFERENCE[length])
+
+
+def protocol(args, pretrained, blocks):
+    cfg = config_of(pretrained)
+    return dict(pretrain_blocks=blocks, pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
+                pretrain_d_rounds=cfg["pretrain_d_rounds"], adversarial_iterations=args.adversarial_iterations,
+                eval_every=args.eval_every, samples_per_evaluation=cfg["generated_num"] // cfg["batch_size"]
+                * cfg["batch_size"], eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
+                full_protocol=blocks >= 10 and args.adversarial_iterations >= 90 and args.generated_num >= 10000,
+                oracle=cfg["oracle_params"] or f"seed {cfg['oracle_seed']}")
+
+
+def plot(report, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed (pip install -e .[experiments]); no plot", flush=True)
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric, title in ((axes[0], "nll_oracle", "NLL-oracle (β_eval)"), (axes[1], "nll_test", "NLL-test")):
+        for name in ("code", "paper"):
+            rows = [r for r in report["results"].get(name, {}).get("adversarial", []) if metric in r]
+            if rows:
+                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", label=f"LeakGAN {name}")
+        mle = report["results"].get("mle", {}).get("final", {})
+        if metric in mle:
+            ax.axhline(mle[metric], color="gray", linestyle="--", label="MLE (end of pretraining)")
+        if metric == "nll_oracle":
+            log = report["reference"]["repo_log"]["adversarial"]
+            ax.plot(list(map(int, log)), list(log.values()), color="black", alpha=0.4, label="repo log")
+        ax.set_title(f"length {report['length']}: {title}")
+        ax.set_xlabel("adversarial iteration")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def fmt(value, digits=3):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(reports):
+    lines = [MARK_BEGIN, "", "Written by `experiments/oracle_benchmark.py` from the runs' event files.", ""]
+    for rep in reports:
+        p, res = rep["protocol"], rep["results"]
+        short = "" if p["full_protocol"] else " — **SHORTENED PROTOCOL**"
+        lines += [f"#### Length {rep['length']}{short}", "",
+                  f"Oracle {p['oracle']}; pretraining {p['pretrain_blocks']} blocks × ({p['pretrain_d_rounds']} D "
+                  f"rounds + {p['pretrain_epochs_per_block']} MLE epochs); {p['adversarial_iterations']} adversarial "
+                  f"iterations, scored every {p['eval_every']}; {p['samples_per_evaluation']} samples per score; "
+                  f"shared pretraining: {p['shared_pretraining']}.", "",
+                  "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
+                  "distinct-4 β=1.0 | paper Table 1 |", "|---|---|---|---|---|---|---|---|"]
+        paper = rep["reference"]["paper"]
+        for name, label, ref in (("mle", "MLE (pretrained generator)", paper["mle"]),
+                                 ("code", "LeakGAN, code variant", paper["leakgan"]),
+                                 ("paper", "LeakGAN, paper variant", paper["leakgan"])):
+            final = res.get(name, {}).get("final")
+            if not final:
+                continue
+            its = "0" if name == "mle" else str(final.get("step", 0) + 1)
+            lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
+                         f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
+                         f"{fmt(final.get('distinct4_beta1'))} | {ref} |")
+        log = rep["reference"]["repo_log"]["adversarial"]
+        code = {r["step"]: r.get("nll_oracle") for r in res.get("code", {}).get("adversarial", [])}
+        shared = [s for s in sorted(code) if s in log or str(s) in log]
+        if shared:
+            lines += ["", "Code variant against the repository's log at the same iterations (NLL-oracle β=1.5): "
+                      + ", ".join(f"{s}: {fmt(code[s])} (repo {log.get(s, log.get(str(s)))})" for s in shared) + "."]
+        lines.append("")
+    lines.append(MARK_END)
+    return "\n".join(lines)
+
+
+def write_docs(path, section):
+    path = pathlib.Path(path)
+    text = path.read_text() if path.exists() else "# Results\n"
+    if MARK_BEGIN in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        text = head + section + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## Oracle benchmark\n\n" + section + "\n"
+    from leakgan_tf import data
+    with data.atomic_write(path) as f:
+        f.write(text)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault("LEAKGAN_SHARED_DATA", str(REPO.parent / "shared" / "data"))
+    if 20 in map(int, args.lengths.split(",")) and not os.path.isfile(
+            os.path.join(os.environ["LEAKGAN_SHARED_DATA"], "oracle_target_params.npz")):
+        sys.exit(f"error: the length-20 benchmark needs the paper's oracle at $LEAKGAN_SHARED_DATA/"
+                 f"oracle_target_params.npz ({os.environ['LEAKGAN_SHARED_DATA']}); set LEAKGAN_SHARED_DATA "
+                 f"or run --lengths=40")
+    from leakgan_tf import data
+    reports = []
+    for length in map(int, args.lengths.split(",")):
+        if length not in FLAGFILES:
+            sys.exit(f"error: --lengths must be 20 and/or 40, got {length}")
+        rep = run_length(args, length, pathlib.Path(args.out) / f"len{length}")
+        png = plot(rep, pathlib.Path(args.results_dir) / f"oracle_{length}.png")
+        rep["plot"] = str(png.relative_to(REPO)) if png and REPO in png.parents else (str(png) if png else None)
+        with data.atomic_write(pathlib.Path(args.results_dir) / f"oracle_{length}.json") as f:
+            json.dump(rep, f, indent=1)
+        reports.append(rep)
+    write_docs(args.docs, markdown(reports))
+    print(markdown(reports))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""experiments/oracle_benchmark.py end to end on tiny models (length-40 flagfile,
+seeded oracle, shrunk by --extra_flags): runs, resumes, JSON and docs section."""
+import json
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+TINY = ("--seq_len=8 --step_size=2 --vocab_size=30 --batch_size=4 --gen_emb_dim=6 --gen_hidden_dim=5 --goal_size=3 "
+        "--dis_emb_dim=5 --dis_filter_sizes=1,2,3,8 --dis_num_filters=3,4,2,3 --oracle_emb_dim=4 "
+        "--oracle_hidden_dim=4 --sample_batch=8 --pretrain_d_rounds=1 --d_epochs=1 --pretrain_g_epochs=1 "
+        "--pretrain_eval_epochs=0 --adv_d_rounds=1")
+
+
+def bench(tmp_path, *extra):
+    cmd = [sys.executable, "experiments/oracle_benchmark.py", f"--out={tmp_path / 'runs'}", "--lengths=40",
+           "--pretrain_blocks=1", "--adversarial_iterations=2", "--eval_every=1", "--generated_num=32",
+           f"--extra_flags={TINY}", f"--results_dir={tmp_path}", f"--docs={tmp_path / 'results.md'}", *extra]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def test_benchmark_runs_all_methods_and_reports(tmp_path):
+    (tmp_path / "results.md").write_text("# Results\n\nkept text\n")
+    done = bench(tmp_path, "--shared_pretraining")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "oracle_40.json").read_text())
+    res = report["results"]
+    assert set(res) == {"mle", "code", "paper"}
+    for key in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4"):
+        assert res["mle"]["final"][key] > 0, key
+    for name in ("code", "paper"):
+        assert [r["step"] for r in res[name]["adversarial"]] == [0, 1]
+        assert res[name]["final"]["nll_test"] > 0
+    assert res["paper"]["init_from"] == res["mle"]["logdir"]
+    assert json.loads((tmp_path / "runs" / "len40" / "paper" / "config.json").read_text())["variant"] == "paper"
+    assert report["protocol"]["full_protocol"] is False
+    docs = (tmp_path / "results.md").read_text()
+    assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs
+    # A rerun finds every run finished: nothing is trained again, the section is replaced, not appended.
+    before = (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text()
+    again = bench(tmp_path, "--shared_pretraining")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text() == before
+    assert (tmp_path / "results.md").read_text().count("oracle-benchmark:begin") == 1
