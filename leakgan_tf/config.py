@@ -74,6 +74,7 @@ class Config:
     xla_phases: tuple = ("pretrain",)
     feature_path: str = "incremental"
     init_from: str = ""
+    compute_dtype: str = "float32"
     # --- data
     dataset: str = "oracle"
     oracle_params: str = ""
@@ -171,6 +172,9 @@ class Config:
             raise UserError(f"--test_fraction={self.test_fraction} must be in (0, 1)")
         if not 0.0 < self.mle_epoch_fraction <= 1.0:
             raise UserError(f"--mle_epoch_fraction={self.mle_epoch_fraction} must be in (0, 1]")
+        if self.compute_dtype not in ("float32", "bfloat16"):
+            raise UserError(f"--compute_dtype={self.compute_dtype!r} must be float32 or bfloat16 (mixed precision: "
+                            f"bfloat16 convolutions and large matmuls, float32 weights and losses)")
         if self.feature_path not in ("incremental", "plain"):
             raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:

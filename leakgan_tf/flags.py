@@ -56,6 +56,9 @@ _HELP = {
     "adv_beta_early": "inverse temperature of adversarial samples for the first adv_beta_early_steps tokens",
     "adv_beta_early_steps": "tokens sampled at adv_beta_early in the adversarial batch (code 2, paper 0)",
     "rollout_beta": "inverse temperature of the Monte Carlo rollouts",
+    "compute_dtype": "float32, or bfloat16 for mixed precision (D convolutions, highway and the Worker's output "
+                     "projection in bfloat16; weights, LSTMs, softmax and losses float32). Meant for GPUs/TPUs with "
+                     "bfloat16 units; slower on this project's CPU (docs/performance.md)",
     "init_from": "start a new run from another run's checkpoint (its --logdir or a checkpoints/ckpt-N path): "
                  "models, optimizer slots, random stream and schedule position; this run's learning rates and "
                  "switches apply from there (e.g. branch variants off one pretraining)",

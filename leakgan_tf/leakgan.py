@@ -56,11 +56,13 @@ class LeakGAN:
     def _build(self, cfg):
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
-            dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda, name="discriminator")
+            dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
+            compute_dtype=cfg.compute_dtype, name="discriminator")
         d_f = self.discriminator.feature_dim
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
         self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,
-                             start_token=cfg.start_token, normalize_goal=cfg.goal_normalize, name="worker")
+                             start_token=cfg.start_token, normalize_goal=cfg.goal_normalize,
+                             compute_dtype=cfg.compute_dtype, name="worker")
         paths = {"plain": PlainPrefixFeatures, "incremental": IncrementalPrefixFeatures}
         self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
                                    prefix_features=paths[cfg.feature_path](self.discriminator),

@@ -5,6 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from leakgan_tf.models.ops import to_dtype
+
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
 REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
 
@@ -20,11 +22,14 @@ class Discriminator(keras.Model):
       filter_sizes, num_filters: paired lists (zip semantics, as the original).
       dropout_keep_prob: keep probability applied only when training=True.
       l2_reg_lambda: λ of λ·(½‖W_d‖² + ½‖b_d‖²) on the classifier.
+      compute_dtype: dtype of the convolutions and highway matmuls ("bfloat16":
+        mixed precision; weights, features and logits stay float32).
     """
 
     def __init__(self, vocab_size, seq_len, emb_dim, filter_sizes, num_filters,
-                 dropout_keep_prob=1.0, l2_reg_lambda=0.0, **kwargs):
+                 dropout_keep_prob=1.0, l2_reg_lambda=0.0, compute_dtype="float32", **kwargs):
         super().__init__(**kwargs)
+        self.compute_dtype_ = tf.as_dtype(compute_dtype)
         pairs = list(zip(filter_sizes, num_filters))
         if any(h > seq_len for h, _ in pairs):
             raise ValueError(f"filter widths {filter_sizes} must not exceed the sequence length {seq_len}")
@@ -59,16 +64,19 @@ class Discriminator(keras.Model):
 
     def pooled(self, tokens):
         """Max-over-time conv features before the highway: [N, D_f]."""
-        x = self.embed(tokens)
-        feats = [tf.reduce_max(tf.nn.relu(tf.nn.conv1d(x, k, 1, "VALID") + b), axis=1)
+        low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
+        x = low(self.embed(tokens))
+        feats = [tf.reduce_max(tf.nn.relu(tf.nn.conv1d(x, low(k), 1, "VALID") + low(b)), axis=1)
                  for k, b in zip(self.conv_kernels, self.conv_biases)]
         return tf.concat(feats, axis=-1)
 
     def highway(self, pooled):
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
-        t = tf.sigmoid(tf.matmul(pooled, self.gate_kernel) + self.gate_bias)
-        g = tf.nn.relu(tf.matmul(pooled, self.highway_kernel) + self.highway_bias)
-        return t * g + (1.0 - t) * pooled
+        low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
+        pooled = low(pooled)
+        t = tf.sigmoid(tf.matmul(pooled, low(self.gate_kernel)) + low(self.gate_bias))
+        g = tf.nn.relu(tf.matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
+        return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
     def features(self, tokens, training=False):
         """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]."""

@@ -10,3 +10,8 @@ def l2_normalize(x, axis=-1):
 def cosine(a, b, axis=-1):
     """<l2n(a), l2n(b)> along `axis`; a zero vector gives 0."""
     return tf.reduce_sum(l2_normalize(a, axis) * l2_normalize(b, axis), axis=axis)
+
+
+def to_dtype(x, dtype):
+    """x cast to dtype (no op when it already has it): the --compute_dtype casts."""
+    return x if x.dtype == dtype else tf.cast(x, dtype)

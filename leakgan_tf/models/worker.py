@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 
 from leakgan_tf.models.lstm import LSTMWeights
-from leakgan_tf.models.ops import l2_normalize
+from leakgan_tf.models.ops import l2_normalize, to_dtype
 
 
 class Worker(keras.Model):
@@ -19,8 +19,9 @@ class Worker(keras.Model):
     """
 
     def __init__(self, vocab_size, emb_dim, hidden_dim, goal_size, feature_dim, start_token=0,
-                 normalize_goal=True, **kwargs):
+                 normalize_goal=True, compute_dtype="float32", **kwargs):
         super().__init__(**kwargs)
+        self.compute_dtype_ = tf.as_dtype(compute_dtype)  # of the output projection (the largest matmul)
         self.vocab_size, self.goal_size, self.hidden_dim = vocab_size, goal_size, hidden_dim
         self.start_token = start_token
         self.normalize_goal = normalize_goal
@@ -55,7 +56,8 @@ class Worker(keras.Model):
         """h [N, H], w [N, k] -> logits [N, V] (= O_t · w)."""
         kernel, bias = weights if weights is not None else self.output_weights()
         hw = tf.reshape(h[:, :, None] * w[:, None, :], [-1, self.hidden_dim * self.goal_size])
-        return tf.matmul(hw, kernel) + tf.matmul(w, bias)
+        low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
+        return to_dtype(tf.matmul(low(hw), low(kernel)), tf.float32) + tf.matmul(w, bias)
 
     def embed(self, tokens):
         return tf.gather(self.embedding, tokens)
