@@ -62,7 +62,7 @@ def token_goals(blocks, step_size, seq_len):
 
 def sliding_window_indices(position, step_size):
     """The sub-goal indices summed for token `position` (a Python int):
-    [max(position − i, 0) for i = 1..c]."""
+    [max(position − i, 0) for i = 1..c], newest first."""
     return [max(position - i, 0) for i in range(1, step_size + 1)]
 
 
@@ -82,18 +82,25 @@ def sliding_goals(subgoals, step_size, length):
     return total
 
 
-def sliding_goal_from_history(history, current, step_size):
-    """The sliding goal of the token being drawn, from the free-running loop's
-    history: `history` holds the sub-goals g_{max(0, s−c)} … g_{s−1} emitted
-    before step s (a tuple, oldest first, possibly empty) and `current` is g_s.
+def sliding_step(window, current, position):
+    """One token of the free-running loop under the sliding schedule.
 
-    Equals sliding_goals(...)[:, s]: with fewer than c known sub-goals the
-    window is padded with g_0 (which is `current` when s = 0).
+    Args:
+      window: [N, c, D_f], the sub-goals g_{max(s−c, 0)} … g_{max(s−1, 0)}
+        summed for token s, oldest first (a fixed-size loop state; ignored at
+        s = 0, where g_0 is not yet known when the state is built).
+      current: g_s [N, D_f], or None when it steers no token (s = T − 1 > 0;
+        the window is then returned as it is).
+      position: s, an int or int32 scalar tensor.
+    Returns:
+      (goal(s) [N, D_f], the window of token s + 1). goal(s) equals
+      sliding_goals(...)[:, s]: at s = 0 the window is c copies of g_0.
     """
-    known = history if history else (current,)
-    padded = (known[0],) * (step_size - len(known)) + tuple(known[-step_size:])
-    newest_first = padded[::-1]  # the summation order of sliding_goals (bit-identical sums)
-    total = newest_first[0]
-    for g in newest_first[1:]:
-        total = total + g
-    return total
+    if current is not None:
+        window = tf.where(tf.equal(position, 0), current[:, None], window)
+    total = window[:, -1]
+    for i in range(window.shape[1] - 2, -1, -1):  # newest first, the order of sliding_goals (bit-identical sums)
+        total = total + window[:, i]
+    if current is None:
+        return total, window
+    return total, tf.concat([window[:, 1:], current[:, None]], axis=1)

@@ -41,3 +41,21 @@ def test_sampling_and_losses_identical_across_paths():
     ra = plain.generator.rollout(x, out_a, 2, seed).numpy()
     rb = inc.generator.rollout(x, out_b, 2, seed).numpy()
     np.testing.assert_array_equal(ra, rb)
+
+
+def test_prefix_states_take_a_symbolic_position():
+    """feature/append accept the int32 position tensor of the sampling while loop
+    (one trace for every position) and still equal the plain recomputation."""
+    cfg = tiny_config()
+    tf.random.set_seed(1)
+    d = Discriminator(cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters)
+    x = tf.constant(np.random.default_rng(2).integers(0, cfg.vocab_size, size=(3, cfg.seq_len)), tf.int32)
+    expected = PlainPrefixFeatures(d).all_prefixes(x).numpy()
+    for path in (PlainPrefixFeatures(d), IncrementalPrefixFeatures(d)):
+        feature, append = tf.function(path.feature), tf.function(path.append)
+        state = path.start(x, 0)
+        for t in range(cfg.seq_len + 1):
+            np.testing.assert_allclose(feature(state, tf.constant(t)).numpy(), expected[:, t], rtol=1e-5, atol=1e-6)
+            if t < cfg.seq_len:
+                state = append(state, tf.constant(t), x[:, t])
+        assert feature.experimental_get_tracing_count() == 1 and append.experimental_get_tracing_count() == 1

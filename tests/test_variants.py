@@ -107,6 +107,8 @@ def test_sliding_goals_agree_in_sampling_teacher_forcing_and_rollouts():
     gen = gan.generator
     trace = []
     x, _ = gen.free_run(gen.initial_state(B), 0, [1.0] * T, tf.constant([5, 6], tf.int64), trace=trace)
+    # the traced (Python-unrolled) steps draw what the while loop draws
+    np.testing.assert_array_equal(x.numpy(), gen.sample(B, [1.0] * T, tf.constant([5, 6], tf.int64)).numpy())
     out = gen.teacher_forced(x)
     sub = out.subgoals.numpy()
     # the Manager's teacher-forced sub-goals are the sampling loop's (same features, same order)
@@ -121,6 +123,8 @@ def test_sliding_goals_agree_in_sampling_teacher_forcing_and_rollouts():
         n = m * C
         trace = []
         tail, _ = gen.free_run(gen.rollout_state(x, out, n, 1), n, [1.0] * T, seed, trace=trace)
+        untraced, _ = gen.free_run(gen.rollout_state(x, out, n, 1), n, [1.0] * T, seed)
+        np.testing.assert_array_equal(tail.numpy(), untraced.numpy())
         full = tf.concat([x[:, :n], tail], axis=1)
         full_sub = gen.teacher_forced(full).subgoals.numpy()
         for s in range(n, T):

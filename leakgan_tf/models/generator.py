@@ -9,6 +9,8 @@ Three computations, each meant to run inside a compiled tf.function:
                       started from the teacher-forced states (the generator's
                       weights are the same, so re-encoding the prefix, as the
                       original does, would give the same states)
+Sampling and rollouts draw tokens in a tf.while_loop over the position (free_run),
+so their graph does not grow with T; rollouts run one loop per prefix length.
 
 `goal_schedule` selects which sub-goals steer each token (goals.py):
   "block"    the original's block sums (sampling and teacher forcing use the
@@ -46,7 +48,8 @@ FreeRunState = collections.namedtuple("FreeRunState", [
     "goal", "accumulated",   # "block": current block goal and the running sum of sub-goals [N, D_f]
     "last_token",            # [N] the Worker's next input
     "prefix",                # feature-path state of the prefix
-    "history",               # "sliding": tuple of the last ≤ c sub-goals g_{s−c} … g_{s−1}, oldest first
+    "history",               # "sliding": [N, c, D_f] the sub-goals g_{max(s−c,0)} … g_{max(s−1,0)} summed
+                             #   for token s, oldest first (goals.sliding_step); "block": ()
 ], defaults=[()])
 
 
@@ -132,51 +135,88 @@ class Generator:
             worker=self.worker.lstm.zero_state(batch), manager=self.manager.lstm.zero_state(batch),
             goal=self.manager.initial_goal(batch), accumulated=zeros,
             last_token=tf.fill([batch], self.worker.start_token),
-            prefix=self.prefix.start(tokens, 0))
+            prefix=self.prefix.start(tokens, 0),
+            history=tf.zeros([batch, self.step_size, self.manager.feature_dim]) if self.goal_schedule == "sliding"
+            else ())
+
+    def _steering_positions(self):
+        """Positions s < L whose sub-goal g_s steers a token: L = T − c for "block"
+        (the last block's sum is never used), T − 1 for "sliding" (g_s steers
+        tokens s+1 … s+c; g_0 also token 0)."""
+        if self.goal_schedule == "block":
+            return self.seq_len - self.step_size
+        return max(self.seq_len - 1, 1)
+
+    def _step(self, state, s, betas, seed, out_weights, steer=True):
+        """Draws token s (an int32 scalar tensor) from FreeRunState `state`.
+
+        steer=False, for positions whose sub-goal steers no token, skips the
+        Manager and the prefix features (the unrolled graph pruned this dead work).
+        Returns (goal used [N, D_f], token [N], state after it).
+        """
+        m_state, prefix, goal, acc, history = state.manager, state.prefix, state.goal, state.accumulated, state.history
+        g = None
+        if steer:
+            f = self.prefix.feature(prefix, s)                           # f_s
+            m_state = self.manager.lstm.step(self.manager.lstm.project(f), m_state)
+            g = self.manager.subgoal(m_state[0])                         # g_s
+        if self.goal_schedule == "sliding":
+            used, history = goals.sliding_step(history, g, s)
+        else:
+            used = goal
+            if steer:
+                acc = acc + g
+                block_end = tf.equal((s + 1) % self.step_size, 0)
+                goal, acc = tf.where(block_end, acc, goal), tf.where(block_end, tf.zeros_like(acc), acc)
+        w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)), state.worker)
+        logits = self.worker.logits(w_state[0], self.worker.goal_embedding(used), out_weights)
+        step_seed = tf.random.experimental.stateless_fold_in(seed, s)
+        y = tf.random.stateless_categorical(betas[s] * logits, 1, step_seed, dtype=tf.int32)[:, 0]
+        if steer:
+            prefix = self.prefix.append(prefix, s, y)
+        return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
+                                     prefix=prefix, history=history)
 
     def free_run(self, state, start, betas, seed, trace=None):
-        """Samples tokens start..T−1 (spec §4.3; §4.5 phase B).
+        """Samples tokens start..T−1 (spec §4.3; §4.5 phase B) in tf.while_loops
+        over the position, so the graph does not grow with T.
 
         Args:
           state: FreeRunState after `start` tokens.
           start: Python int, the number of tokens already fixed.
           betas: inverse temperature per position, a length-T sequence
-            (Python floats or a [T] tensor); logits are multiplied by β.
+            (Python floats or scalar tensors) or a [T] tensor; logits are multiplied by β.
           seed: int32 [2] stateless seed.
           trace: optional Python list; the goal used for each drawn token
-            ([N, D_f], before W_ψ) is appended to it (for tests).
+            ([N, D_f], before W_ψ) is appended to it (for tests). The steps are
+            then unrolled in Python (the same step function).
         Returns:
-          (new tokens [N, T − start], final state).
+          (new tokens [N, T − start], final state). The final state's Manager,
+          goal sums and prefix features stop at the last position whose
+          sub-goal steers a token (see _steering_positions).
         """
-        c = self.step_size
-        sliding = self.goal_schedule == "sliding"
-        out_kernel, out_bias = self.worker.output_weights()
-        sampled = []
-        for s in range(start, self.seq_len):
-            f = self.prefix.feature(state.prefix, s)                     # f_s
-            w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)),
-                                            state.worker)
-            m_state = self.manager.lstm.step(self.manager.lstm.project(f), state.manager)
-            g = self.manager.subgoal(m_state[0])                         # g_s
-            goal, acc, history = state.goal, state.accumulated, state.history
-            if sliding:
-                used = goals.sliding_goal_from_history(history, g, c)
-                history = (history + (g,))[-c:]
-            else:
-                used = goal
-                acc = acc + g
-                if (s + 1) % c == 0:
-                    goal, acc = acc, tf.zeros_like(acc)
-            if trace is not None:
+        betas = tf.convert_to_tensor(betas, tf.float32)
+        out_weights = self.worker.output_weights()
+        live = self._steering_positions()
+        if trace is not None:
+            sampled = []
+            for s in range(start, self.seq_len):
+                used, y, state = self._step(state, tf.constant(s), betas, seed, out_weights, steer=s < live)
                 trace.append(used)
-            w = self.worker.goal_embedding(used)
-            logits = self.worker.logits(w_state[0], w, (out_kernel, out_bias))
-            step_seed = tf.random.experimental.stateless_fold_in(seed, s)
-            y = tf.random.stateless_categorical(betas[s] * logits, 1, step_seed, dtype=tf.int32)[:, 0]
-            state = FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc,
-                                 last_token=y, prefix=self.prefix.append(state.prefix, s, y), history=history)
-            sampled.append(y)
-        return tf.stack(sampled, axis=1), state
+                sampled.append(y)
+            return tf.stack(sampled, axis=1), state
+
+        sampled = tf.TensorArray(tf.int32, size=self.seq_len - start, element_shape=state.last_token.shape)
+        # one loop over the steering positions, one over the rest (Worker only)
+        for lo, hi, steer in ((start, live, True), (max(start, live), self.seq_len, False)):
+            def body(s, state, sampled, steer=steer):
+                _, y, state = self._step(state, s, betas, seed, out_weights, steer)
+                return s + 1, state, sampled.write(s - start, y)
+
+            if lo < hi:
+                _, state, sampled = tf.while_loop(lambda s, *_, hi=hi: s < hi, body,
+                                                  (tf.constant(lo), state, sampled))
+        return tf.transpose(sampled.stack()), state
 
     def sample(self, batch, betas, seed):
         """batch (a multiple of the model batch size) sequences: int32 [batch, T]."""
@@ -201,7 +241,8 @@ class Generator:
         tokens = tile(tokens)
         if self.goal_schedule == "sliding":
             manager = (tile(mh[:, length - 1]), tile(mc[:, length - 1]))
-            history = tuple(tile(tf_out.subgoals[:, j]) for j in range(max(0, length - self.step_size), length))
+            oldest_first = goals.sliding_window_indices(length, self.step_size)[::-1]
+            history = tile(tf.gather(tf_out.subgoals, oldest_first, axis=1))
         else:
             manager, history = (tile(mh[:, length]), tile(mc[:, length])), ()
         return FreeRunState(

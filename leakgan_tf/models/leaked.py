@@ -5,8 +5,8 @@ one interface:
 
   all_prefixes(tokens)                   teacher forcing: [B, T] -> [B, T+1, D_f]
   start(tokens, length) -> state         free running: a per-sequence state that
-  feature(state, length) -> [N, D_f]     grows one token at a time
-  append(state, position, token) -> state
+  feature(state, length) -> [N, D_f]     grows one token at a time (length and
+  append(state, position, token) -> state  position may be int32 scalar tensors)
   repeat(state, repeats) -> state        the same state for repeated rollouts
 
 `PlainPrefixFeatures` recomputes the whole discriminator feature for each
@@ -61,7 +61,7 @@ class PlainPrefixFeatures:
         return self.disc.features(state)
 
     def append(self, state, position, token):
-        """Writes token [N] at `position` (a Python int)."""
+        """Writes token [N] at `position` (an int or int32 scalar tensor)."""
         at = tf.range(state.shape[1])[None, :] == position
         return tf.where(at, token[:, None], state)
 
@@ -169,11 +169,11 @@ class IncrementalPrefixFeatures:
         return kernel, suffix, windows
 
     def feature(self, state, length):
-        """Feature of the prefix of `length` tokens: [N, D_f]."""
+        """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f]."""
         _, suffix, windows = state
         pooled = []
         for win, h, b, s in zip(windows, self.widths, self.disc.conv_biases, suffix):
-            m = [min(max(length - p, 0), h) for p in range(win.shape[1])]
+            m = tf.clip_by_value(length - tf.range(win.shape[1]), 0, h)                 # m_p, p = 0..W−1
             pooled.append(tf.nn.relu(tf.reduce_max(win + tf.gather(s, m) + b, axis=1)))
         return self.disc.highway(tf.concat(pooled, axis=-1))
 
@@ -184,17 +184,15 @@ class IncrementalPrefixFeatures:
         return kernel, suffix, [tf.tile(w, [repeats, 1, 1]) for w in windows]
 
     def append(self, state, position, token):
-        """Adds token [N] at `position` (a Python int) to every window it falls in."""
+        """Adds token [N] at `position` (an int or int32 scalar tensor) to every
+        window it falls in: window p gets C_position[position − p] if
+        0 ≤ position − p < h, else 0 (static shapes, so XLA compiles it too)."""
         kernel, suffix, windows = state
         contrib = tf.matmul(self.disc.embed(token), kernel)                           # [N, Σ h·n]
         new = []
         for win, c, h in zip(windows, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths):
-            w = win.shape[1]
-            lo, hi = max(0, position - w + 1), min(h - 1, position)                   # offsets j inside a window
-            if lo > hi:
-                new.append(win)
-                continue
-            update = tf.reverse(c[:, lo:hi + 1], axis=[1])                             # windows p = t−hi … t−lo
-            update = tf.pad(update, [[0, 0], [position - hi, w - 1 - (position - lo)], [0, 0]])
-            new.append(win + update)
+            offset = position - tf.range(win.shape[1])                                 # j = position − p
+            offset = tf.where((offset >= 0) & (offset < h), offset, h)                  # h: not in window p
+            padded = tf.concat([c, tf.zeros_like(c[:, :1])], axis=1)                   # [N, h+1, n], row h = 0
+            new.append(win + tf.gather(padded, offset, axis=1))
         return kernel, suffix, new
