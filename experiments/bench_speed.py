@@ -130,7 +130,7 @@ def config_for(length, path, growth=False):
     return make_config("synthetic40", seq_len=length, feature_path=path)
 
 
-def bench_length(length, path, quick, d_seconds=None, growth=False):
+def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):
     """Seconds per phase for one length and feature path (D epoch is path-free)."""
     from synthetic_oracle.model import OracleLSTM
     cfg = config_for(length, path, growth)
@@ -156,15 +156,18 @@ def bench_length(length, path, quick, d_seconds=None, growth=False):
     def nll_eval():
         oracle.nll(gan.generate(gen_rows, cfg.eval_beta))
 
-    seconds = {
-        "generation": timed(lambda: gan.generate(gen_rows, cfg.eval_beta)) * cfg.num_samples / gen_rows,
-        "mle_epoch": timed(mle) * batches / n_mle,
-        "d_epoch": d_seconds if d_seconds is not None else timed(d_epoch) * 2 * batches / n_d,
-        "adversarial_step": timed(lambda: gan.adversarial_step(gan.next_seed())["goal_loss"].numpy(), repeats=3),
-        "nll_eval": timed(nll_eval) * cfg.num_samples / gen_rows,
+    timers = {
+        "generation": lambda: timed(lambda: gan.generate(gen_rows, cfg.eval_beta)) * cfg.num_samples / gen_rows,
+        "mle_epoch": lambda: timed(mle) * batches / n_mle,
+        "d_epoch": lambda: d_seconds if d_seconds is not None else timed(d_epoch) * 2 * batches / n_d,
+        "adversarial_step": lambda: timed(lambda: gan.adversarial_step(gan.next_seed())["goal_loss"].numpy(),
+                                          repeats=3),
+        "nll_eval": lambda: timed(nll_eval) * cfg.num_samples / gen_rows,
     }
-    seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
-        seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
+    seconds = {phase: timer() for phase, timer in timers.items() if phases is None or phase in phases}
+    if {"adversarial_step", "generation", "d_epoch"} <= set(seconds):
+        seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
+            seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
     return cfg, seconds
 
 
@@ -181,7 +184,8 @@ def rows_for(cfg, path, seconds, rate, length):
             original_seconds=ORIGINAL_SECONDS.get(phase) if length == 20 else None,
             speedup_vs_original=(round(ORIGINAL_SECONDS[phase] / sec, 2)
                                  if length == 20 and phase in ORIGINAL_SECONDS else None))
-    rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
+    if "generation" in seconds:
+        rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
     return rows
 
 
@@ -203,6 +207,7 @@ def main():
     parser.add_argument("--lengths", default="20,40")
     parser.add_argument("--paths", default="incremental,plain")
     parser.add_argument("--quick", action="store_true", help="time 10%% of each phase and scale up")
+    parser.add_argument("--phases", default="", help="only these phases (comma-separated; default all)")
     parser.add_argument("--growth", action="store_true",
                         help="cost growth in T: the length-20 model at every --lengths (e.g. 20,40,80)")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
@@ -212,12 +217,14 @@ def main():
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
-              "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "results": {}}
+              "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "phases": args.phases or "all",
+              "results": {}}
     for length in [int(v) for v in args.lengths.split(",")]:
         d_seconds = None
         for path in args.paths.split(","):
-            cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth)
-            d_seconds = seconds["d_epoch"]
+            cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth,
+                                        set(args.phases.split(",")) if args.phases else None)
+            d_seconds = seconds.get("d_epoch")
             rows = rows_for(cfg, path, seconds, rate, length)
             for phase, row in rows.items():
                 if isinstance(row, dict):
