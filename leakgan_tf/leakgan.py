@@ -2,7 +2,8 @@
 original (D, pretrain-Manager, pretrain-Worker, adversarial-Manager,
 adversarial-Worker) and the compiled train steps.
 
-Every step is one `tf.function` call; loops over time are unrolled inside it.
+Every step is one `tf.function` call. Free-running loops (sampling, rollouts) are
+`tf.while_loop`s over the position; the teacher-forced LSTMs are unrolled (T static).
 The code/paper switches (spec §13) pick functions, not copies of a step:
 goal_schedule and goal_normalize configure the Generator and Worker,
 adversarial_loss picks the loss pair (losses.adversarial_losses) and

@@ -84,9 +84,9 @@ def _running_max(x, axis=1):
 class IncrementalPrefixFeatures:
     """Same features as PlainPrefixFeatures with O(T) convolution work (see module doc).
 
-    The free-running state is (packed kernel, pad suffix sums, windows): the
-    weights read once per call, and per filter the partial window sums of the
-    known tokens, [N, W, n] with W = T − h + 1 (bias and pad terms excluded).
+    The free-running state (see start) keeps, per filter, the running max of
+    the complete windows [N, n] and the h − 1 straddling windows [N, h−1, n],
+    so a free-running step costs O(Σ h·n) per sequence, independent of T.
     """
 
     def __init__(self, discriminator):
@@ -150,49 +150,73 @@ class IncrementalPrefixFeatures:
         return tf.reshape(flat, [-1, self.seq_len + 1, self.disc.feature_dim])
 
     # ------------------------------------------------------------ free running
+    # State: (packed kernel, pad suffix sums S, per filter `done` [N, n] = max of
+    # A_p + b over the windows already complete, and `open` [N, h−1, n] = the
+    # partial sums A_p[j+1] of the windows p = i−1−j still straddling the end of
+    # the prefix of length i, newest first). A step touches O(h·n) values per
+    # filter instead of all W windows, and adds the terms in the same order as
+    # pooled_all_prefixes (so results are bit-identical to it).
     def start(self, tokens, length):
         """State for a prefix of `length` (a Python int) known tokens of tokens [N, T]."""
         kernel = self._packed_kernel()
         suffix = self._pad_suffix_sums(kernel)
         batch = tf.shape(tokens)[0]
-        windows = []
+        done, opened = [], []
         if length == 0:
-            windows = [tf.zeros([batch, self.seq_len - h + 1, n]) for h, n in zip(self.widths, self.disc.num_filters)]
-            return kernel, suffix, windows
+            for h, n in zip(self.widths, self.disc.num_filters):
+                done.append(tf.fill([batch, n], -float("inf")))
+                opened.append(tf.zeros([batch, h - 1, n]))
+            return kernel, suffix, done, opened
         contrib = tf.tensordot(self.disc.embed(tokens), kernel, axes=1)
-        for c, h, n in zip(self._per_filter(contrib, [batch, self.seq_len]), self.widths, self.disc.num_filters):
+        for c, h, n, b in zip(self._per_filter(contrib, [batch, self.seq_len]), self.widths, self.disc.num_filters,
+                              self.disc.conv_biases):
             w = self.seq_len - h + 1
             diag = tf.stack([c[:, j:j + w, j] for j in range(h)], axis=2)             # [N, W, h, n]
-            sums = tf.concat([tf.zeros_like(diag[:, :, :1]), tf.cumsum(diag, axis=2)], axis=2)
-            known = [p * (h + 1) + min(max(length - p, 0), h) for p in range(w)]     # A_p[m_p]
-            windows.append(tf.gather(tf.reshape(sums, [batch, w * (h + 1), n]), known, axis=1))
-        return kernel, suffix, windows
+            sums = tf.concat([tf.zeros_like(diag[:, :, :1]), tf.cumsum(diag, axis=2)], axis=2)  # A_p[m], m = 0..h
+            complete = length - h + 1                                                   # windows p < this are done
+            if complete > 0:
+                done.append(tf.reduce_max(sums[:, :complete, h] + b, axis=1))
+            else:
+                done.append(tf.fill([batch, n], -float("inf")))
+            # open slot j: window p = length − 1 − j with j + 1 known terms (zeros where p is not a window)
+            slots = [sums[:, length - 1 - j, j + 1] if 0 <= length - 1 - j < w else tf.zeros([batch, n])
+                     for j in range(h - 1)]
+            opened.append(tf.stack(slots, axis=1) if slots else tf.zeros([batch, 0, n]))
+        return kernel, suffix, done, opened
 
     def feature(self, state, length):
         """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f]."""
-        _, suffix, windows = state
+        _, suffix, done, opened = state
         pooled = []
-        for win, h, b, s in zip(windows, self.widths, self.disc.conv_biases, suffix):
-            m = tf.clip_by_value(length - tf.range(win.shape[1]), 0, h)                 # m_p, p = 0..W−1
-            pooled.append(tf.nn.relu(tf.reduce_max(win + tf.gather(s, m) + b, axis=1)))
+        for best, win, h, b, s in zip(done, opened, self.widths, self.disc.conv_biases, suffix):
+            w = self.seq_len - h + 1
+            if h > 1:
+                j = tf.range(h - 1)                                                     # window p = length − 1 − j
+                exists = (length - 1 - j >= 0) & (length - 1 - j <= w - 1)
+                straddling = tf.where(exists[None, :, None], win + s[1:h] + b, -float("inf"))  # (A_p[m] + S[m]) + b
+                best = tf.maximum(best, tf.reduce_max(straddling, axis=1))
+            best = tf.where(length <= w - 1, tf.maximum(best, s[0] + b), best)         # windows all padding
+            pooled.append(tf.nn.relu(best))
         return self.disc.highway(tf.concat(pooled, axis=-1))
 
     def repeat(self, state, repeats):
         """The state of N sequences repeated `repeats` times (rows r·N + n); the
         weights in it are shared."""
-        kernel, suffix, windows = state
-        return kernel, suffix, [tf.tile(w, [repeats, 1, 1]) for w in windows]
+        kernel, suffix, done, opened = state
+        return (kernel, suffix, [tf.tile(d, [repeats, 1]) for d in done],
+                [tf.tile(o, [repeats, 1, 1]) for o in opened])
 
     def append(self, state, position, token):
-        """Adds token [N] at `position` (an int or int32 scalar tensor) to every
-        window it falls in: window p gets C_position[position − p] if
-        0 ≤ position − p < h, else 0 (static shapes, so XLA compiles it too)."""
-        kernel, suffix, windows = state
+        """Adds token [N] at `position` (an int or int32 scalar tensor): window
+        p = position − j gets its term C_position[j], j < h; the window that
+        this completes (j = h − 1) joins the running max."""
+        kernel, suffix, done, opened = state
         contrib = tf.matmul(self.disc.embed(token), kernel)                           # [N, Σ h·n]
-        new = []
-        for win, c, h in zip(windows, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths):
-            offset = position - tf.range(win.shape[1])                                 # j = position − p
-            offset = tf.where((offset >= 0) & (offset < h), offset, h)                  # h: not in window p
-            padded = tf.concat([c, tf.zeros_like(c[:, :1])], axis=1)                   # [N, h+1, n], row h = 0
-            new.append(win + tf.gather(padded, offset, axis=1))
-        return kernel, suffix, new
+        new_done, new_open = [], []
+        for best, win, c, h, b in zip(done, opened, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths,
+                                      self.disc.conv_biases):
+            last = c[:, h - 1] if h == 1 else win[:, h - 2] + c[:, h - 1]               # window p = position − h + 1
+            best = tf.where(position >= h - 1, tf.maximum(best, last + b), best)
+            new_done.append(best)
+            new_open.append(tf.concat([c[:, :1], win[:, :h - 2] + c[:, 1:h - 1]], axis=1) if h > 1 else win)
+        return kernel, suffix, new_done, new_open
