@@ -149,10 +149,15 @@ def run_length(args, length, out):
                                                                  f"{args.pretrain_blocks}",
                                                                  "--adversarial_iterations=0", *common],
                                             out / "pretrain_paper.log")
-    blocks = config_of(pretrained)["pretrain_blocks"]
+    # The pretrained generator, scored: the MLE baseline, and the position branches start from
+    # (a --pretrained_L run may have been stopped after fewer blocks than its config names).
+    scores = evaluate(pretrained, out / "mle_eval.json")
+    if scores["iterations_done"]:
+        sys.exit(f"error: {pretrained} has {scores['iterations_done']} adversarial iterations; pass a run that "
+                 f"only pretrained (its checkpoint after the last pretraining block)")
+    blocks = scores["blocks_done"]
     results = {}
     if "mle" in methods:
-        scores = evaluate(pretrained, out / "mle_eval.json")
         results["mle"] = dict(logdir=pretrained, final=scores, pretraining=trajectory(pretrained, "pretrain"))
     for variant in ("code", "paper"):
         if variant not in methods:
@@ -175,11 +180,12 @@ def run_length(args, length, out):
 
 def protocol(args, pretrained, blocks):
     cfg = config_of(pretrained)
-    return dict(pretrain_blocks=blocks, pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
+    return dict(pretrain_blocks=blocks, pretrain_blocks_configured=cfg["pretrain_blocks"],
+                pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
                 pretrain_d_rounds=cfg["pretrain_d_rounds"], adversarial_iterations=args.adversarial_iterations,
                 eval_every=args.eval_every, samples_per_evaluation=cfg["generated_num"] // cfg["batch_size"]
                 * cfg["batch_size"], eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
-                full_protocol=blocks >= 10 and args.adversarial_iterations >= 90 and args.generated_num >= 10000,
+                full_protocol=blocks >= 10 and cfg["generated_num"] >= 10000 and args.adversarial_iterations >= 90 and args.generated_num >= 10000,
                 oracle=cfg["oracle_params"] or f"seed {cfg['oracle_seed']}")
 
 

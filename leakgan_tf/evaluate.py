@@ -32,7 +32,7 @@ def evaluate_run(logdir, seed=0):
     import tensorflow as tf
     from leakgan_tf import main as train_main
     from leakgan_tf import sources
-    from leakgan_tf.sample import load_run
+    from leakgan_tf.run_dir import load_run
     gan, cfg = load_run(logdir)
     cfg = dataclasses.replace(cfg, extended_eval=True)
     latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))

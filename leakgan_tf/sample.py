@@ -8,10 +8,7 @@ features) from DIR/checkpoints. Text runs print detokenised sentences (--ids
 for the ids); oracle runs print one sequence of ids per line. The SavedModel
 has a `generate(num, beta, seed)` signature that needs only TensorFlow.
 """
-import dataclasses
-import json
 import os
-import pathlib
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags  # noqa: E402
 
 from leakgan_tf.errors import UserError, run_cli  # noqa: E402
+from leakgan_tf.run_dir import load_run, load_vocab  # noqa: E402
 
 flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
 flags.DEFINE_integer("num", 64, "number of sequences")
@@ -28,34 +26,6 @@ flags.DEFINE_string("out", "", "output file (default: stdout)")
 flags.DEFINE_bool("ids", False, "print token ids even for a text run")
 flags.DEFINE_string("export", "", "write a SavedModel here instead of sampling")
 FLAGS = flags.FLAGS
-
-
-def load_run(logdir):
-    """(LeakGAN with the latest weights, Config) of a run directory."""
-    import tensorflow as tf
-    from leakgan_tf.config import Config
-    from leakgan_tf.leakgan import LeakGAN
-    logdir = pathlib.Path(logdir)
-    saved = logdir / "config.json"
-    if not saved.exists():
-        raise UserError(f"{saved} not found; --logdir must be a directory written by leakgan_tf.main")
-    values = json.loads(saved.read_text())
-    fields = {f.name: f for f in dataclasses.fields(Config)}
-    cfg = Config(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v
-                    for k, v in values.items() if k in fields})
-    gan = LeakGAN(cfg)
-    latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
-    if latest is None:
-        raise UserError(f"no checkpoint in {logdir / 'checkpoints'}; train first (leakgan_tf.main)")
-    tf.train.Checkpoint(discriminator=gan.discriminator, manager=gan.manager,
-                        worker=gan.worker).restore(latest).expect_partial()
-    return gan, cfg
-
-
-def load_vocab(logdir):
-    from leakgan_tf import text
-    path = pathlib.Path(logdir) / "vocab.txt"
-    return text.Vocabulary.load(path) if path.exists() else None
 
 
 def main(argv):
