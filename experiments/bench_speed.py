@@ -121,13 +121,16 @@ def timed(fn, repeats=1):
     return (time.perf_counter() - t0) / repeats
 
 
+COMPUTE_DTYPE = "float32"  # --compute_dtype
+
+
 def config_for(length, path, growth=False):
     """The benchmarked model: the paper's experiment of that length, or with
     growth=True the length-20 model (same sizes and filters) at any length, so
     that only T changes between rows."""
     if growth or length == 20:
-        return make_config("synthetic20", seq_len=length, feature_path=path)
-    return make_config("synthetic40", seq_len=length, feature_path=path)
+        return make_config("synthetic20", seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
+    return make_config("synthetic40", seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
 
 
 def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):
@@ -207,17 +210,21 @@ def main():
     parser.add_argument("--lengths", default="20,40")
     parser.add_argument("--paths", default="incremental,plain")
     parser.add_argument("--quick", action="store_true", help="time 10%% of each phase and scale up")
+    parser.add_argument("--compute_dtype", default="float32", help="float32 or bfloat16 (mixed precision)")
     parser.add_argument("--phases", default="", help="only these phases (comma-separated; default all)")
     parser.add_argument("--growth", action="store_true",
                         help="cost growth in T: the length-20 model at every --lengths (e.g. 20,40,80)")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
+    global COMPUTE_DTYPE
+    COMPUTE_DTYPE = args.compute_dtype
     if args.recompute:
         return recompute(args.recompute)
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
               "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "phases": args.phases or "all",
+              "compute_dtype": args.compute_dtype,
               "results": {}}
     for length in [int(v) for v in args.lengths.split(",")]:
         d_seconds = None

@@ -9,6 +9,7 @@ Self-BLEU-2..5 (TextSource.protocol), and BLEU-2..5 under the paper's
 protocol (2,000 hypotheses, no smoothing; metrics.PROTOCOLS). Prints one JSON object (also written
 atomically to --out): the scores, the checkpoint and its schedule position.
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -67,7 +68,9 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     if not FLAGS.logdir:
         raise UserError("--logdir is required")
-    result = json.dumps(evaluate_run(FLAGS.logdir, FLAGS.seed), indent=1)
+    # stdout carries only the JSON; progress lines (data loading) go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = json.dumps(evaluate_run(FLAGS.logdir, FLAGS.seed), indent=1)
     if FLAGS.out:
         with data.atomic_write(FLAGS.out) as f:
             f.write(result + "\n")
