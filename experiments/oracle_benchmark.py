@@ -13,7 +13,9 @@ under --out, so rerunning the command resumes whatever was interrupted):
                   existing run's logdir is used instead)
   pretrain_paper  pretraining only, --variant=paper (skipped with
                   --shared_pretraining: the paper branch then starts from
-                  pretrain_code and keeps its model shapes)
+                  pretrain_code and keeps its model shapes and its goal
+                  normalisation, so it measures the paper's training
+                  procedure on the code's model)
   mle             the MLE baseline: pretrain_code's final generator, scored
                   with leakgan_tf.evaluate (it never sees a reward)
   code, paper     --init_from the pretraining, then adversarial_iterations
@@ -142,8 +144,11 @@ def run_length(args, length, out):
     if args.shared_pretraining:
         base = config_of(pretrained)
         paper_init = pretrained
+        # The paper variant's training on the pretrained model: its shapes and its goal
+        # normalisation (the same weights without l2n sample far sharper and collapse).
         paper_shapes = [f"--dis_filter_sizes={','.join(map(str, base['dis_filter_sizes']))}",
-                        f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}"]
+                        f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}",
+                        "--goal_normalize" if base["goal_normalize"] else "--nogoal_normalize"]
     elif "paper" in methods and not args.report_only:
         timing["pretrain_paper"] = run_main(paper_init, length, ["--variant=paper", f"--pretrain_blocks="
                                                                  f"{args.pretrain_blocks}",
@@ -236,7 +241,8 @@ def markdown(reports):
         paper = rep["reference"]["paper"]
         for name, label, ref in (("mle", "MLE (pretrained generator)", paper["mle"]),
                                  ("code", "LeakGAN, code variant", paper["leakgan"]),
-                                 ("paper", "LeakGAN, paper variant", paper["leakgan"])):
+                                 ("paper", "LeakGAN, paper variant" + (" (code's goal normalisation, shared "
+                                           "pretraining)" if p["shared_pretraining"] else ""), paper["leakgan"])):
             final = res.get(name, {}).get("final")
             if not final:
                 continue

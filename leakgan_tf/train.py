@@ -127,6 +127,7 @@ class Trainer:
         if not latest:
             raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
+        self._check_same_model_meaning(pathlib.Path(latest).parent.parent / "config.json", latest)
         try:
             status = self.checkpoint.restore(latest)
             status.expect_partial()
@@ -140,6 +141,24 @@ class Trainer:
             opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)
         self.save()
         return latest
+
+    # Fields that change what the same weights compute. goal_normalize=false
+    # turns w = l2n(G·W_ψ) into G·W_ψ, whose norm grows during training with
+    # normalisation on (the gradient is orthogonal to w): a generator pretrained
+    # with it and run without it samples at a far lower temperature and
+    # collapses to a few sequences.
+    SAME_MEANING = ("goal_normalize",)
+
+    def _check_same_model_meaning(self, config_path, latest):
+        if not config_path.exists():
+            return
+        source = json.loads(config_path.read_text())
+        for name in self.SAME_MEANING:
+            if name in source and source[name] != getattr(self.cfg, name):
+                value = "true" if source[name] else "false"
+                raise UserError(f"--init_from checkpoint {latest} was trained with --{name}={value} and this run "
+                                f"has the opposite; the same weights would compute a different generator; pass "
+                                f"--{name}={value} or pretrain with this run's settings")
 
     def save(self):
         try:

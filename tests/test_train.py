@@ -105,7 +105,7 @@ def test_init_from_branches_a_run_off_another_runs_checkpoint(tmp_path):
     weights = [v.numpy() for v in base.gan.worker.variables]
     slots = [v.numpy() for v in base.gan.optimizers["pretrain_worker"].variables if v.shape.rank]
     cfg = tiny_config(**{**SCHEDULE, "adversarial_iterations": 1, "variant": "paper", "gen_learning_rate": 0.003,
-                         "init_from": str(tmp_path / "pretrained")})
+                         "goal_normalize": True, "init_from": str(tmp_path / "pretrained")})
     branch = Trainer(cfg, tmp_path / "branch", oracle(), checkpoint_every=1)
     assert branch.initialize_from(cfg.init_from).endswith("ckpt-1")
     for a, b in zip(weights, branch.gan.worker.variables):
@@ -130,3 +130,16 @@ def test_init_from_errors_name_the_fix(tmp_path):
     cfg = tiny_config(**SCHEDULE, init_from=str(tmp_path / "empty"))
     with pytest.raises(UserError, match="holds no checkpoint"):
         Trainer(cfg, tmp_path / "x", oracle()).run()
+
+
+def test_init_from_refuses_a_generator_whose_goal_normalisation_differs(tmp_path):
+    """Pretrained with w = l2n(G·W_ψ), run with w = G·W_ψ: the same weights sample
+    at another temperature, so the branch is refused with the fix named."""
+    from leakgan_tf.errors import UserError
+    run(tmp_path / "pretrained", adversarial_iterations=0)
+    cfg = tiny_config(**SCHEDULE, variant="paper", init_from=str(tmp_path / "pretrained"))
+    assert cfg.goal_normalize is False
+    with pytest.raises(UserError, match="--goal_normalize=true"):
+        Trainer(cfg, tmp_path / "branch", oracle()).initialize_from(cfg.init_from)
+    assert not (tmp_path / "branch" / "checkpoints" / "checkpoint").exists()
+
