@@ -178,7 +178,15 @@ def run_length(args, length, out):
                                 pretraining=trajectory(init, "pretrain"))
         if results[variant]["adversarial"]:
             results[variant]["final"] = results[variant]["adversarial"][-1]
-    return dict(length=length, protocol=protocol(args, pretrained, blocks), results=results,
+    # Samples per score: the MLE row is scored by leakgan_tf.evaluate with the pretrained
+    # run's generated_num, the branches in training with their own (--generated_num).
+    samples = {"mle": scores["num_samples"]}
+    for variant in ("code", "paper"):
+        if variant in results and (out / variant / "config.json").exists():
+            branch = config_of(out / variant)
+            samples[variant] = branch["generated_num"] // branch["batch_size"] * branch["batch_size"]
+    return dict(length=length, protocol=dict(protocol(args, pretrained, blocks), samples_per_score=samples),
+                results=results,
                 wall_seconds_this_invocation={k: round(v) for k, v in timing.items()},
                 reference=REFERENCE[length])
 
@@ -188,8 +196,7 @@ def protocol(args, pretrained, blocks):
     return dict(pretrain_blocks=blocks, pretrain_blocks_configured=cfg["pretrain_blocks"],
                 pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
                 pretrain_d_rounds=cfg["pretrain_d_rounds"], adversarial_iterations=args.adversarial_iterations,
-                eval_every=args.eval_every, samples_per_evaluation=cfg["generated_num"] // cfg["batch_size"]
-                * cfg["batch_size"], eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
+                eval_every=args.eval_every, eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
                 full_protocol=blocks >= 10 and cfg["generated_num"] >= 10000 and args.adversarial_iterations >= 90 and args.generated_num >= 10000,
                 oracle=cfg["oracle_params"] or f"seed {cfg['oracle_seed']}")
 
@@ -234,7 +241,8 @@ def markdown(reports):
         lines += [f"#### Length {rep['length']}{short}", "",
                   f"Oracle {p['oracle']}; pretraining {p['pretrain_blocks']} blocks × ({p['pretrain_d_rounds']} D "
                   f"rounds + {p['pretrain_epochs_per_block']} MLE epochs); {p['adversarial_iterations']} adversarial "
-                  f"iterations, scored every {p['eval_every']}; {p['samples_per_evaluation']} samples per score; "
+                  f"iterations, scored every {p['eval_every']}; samples per score: "
+                  + ", ".join(f"{k} {v:,}" for k, v in p["samples_per_score"].items()) + "; "
                   f"shared pretraining: {p['shared_pretraining']}.", "",
                   "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
                   "distinct-4 β=1.0 | paper Table 1 |", "|---|---|---|---|---|---|---|---|"]

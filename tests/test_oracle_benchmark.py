@@ -35,6 +35,7 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     paper_cfg = json.loads((tmp_path / "runs" / "len40" / "paper" / "config.json").read_text())
     assert paper_cfg["variant"] == "paper" and paper_cfg["goal_normalize"] is True  # kept from the shared pretraining
     assert report["protocol"]["full_protocol"] is False
+    assert report["protocol"]["samples_per_score"] == {"mle": 32, "code": 32, "paper": 32}
     docs = (tmp_path / "results.md").read_text()
     assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs
     # A rerun finds every run finished: nothing is trained again, the section is replaced, not appended.
