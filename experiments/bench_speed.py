@@ -128,9 +128,8 @@ def config_for(length, path, growth=False):
     """The benchmarked model: the paper's experiment of that length, or with
     growth=True the length-20 model (same sizes and filters) at any length, so
     that only T changes between rows."""
-    if growth or length == 20:
-        return make_config("synthetic20", seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
-    return make_config("synthetic40", seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
+    preset = "synthetic20" if growth or length == 20 else "synthetic40"
+    return make_config(preset, seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
 
 
 def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):

@@ -85,17 +85,20 @@ class Trainer:
                 for name in ("real_data.txt", "config.json"):
                     (self.logdir / name).unlink(missing_ok=True)
             elif saved.exists():
-                self._check_same_settings(json.loads(saved.read_text()))
+                self._check_same_settings(self._saved_settings(saved))
             with data.atomic_write(saved) as f:
                 f.write(self.cfg.to_json())
         except OSError as e:
             raise UserError(f"cannot write to --logdir={self.logdir}: {e.strerror or e}; "
                             f"choose a writable directory with free space") from None
 
+    def _saved_settings(self, path):
+        """A run's saved config.json as a dict; settings added after the run was
+        saved take their defaults (what that run used)."""
+        return {**json.loads(type(self.cfg)().to_json()), **json.loads(path.read_text())}
+
     def _check_same_settings(self, previous):
         current = json.loads(self.cfg.to_json())
-        # Settings added after a run was saved take their defaults.
-        previous = {**json.loads(type(self.cfg)().to_json()), **previous}
         diff = sorted(k for k in set(previous) | set(current)
                       if previous.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
         if diff:
@@ -152,9 +155,9 @@ class Trainer:
     def _check_same_model_meaning(self, config_path, latest):
         if not config_path.exists():
             return
-        source = json.loads(config_path.read_text())
+        source = self._saved_settings(config_path)
         for name in self.SAME_MEANING:
-            if name in source and source[name] != getattr(self.cfg, name):
+            if source[name] != getattr(self.cfg, name):
                 value = "true" if source[name] else "false"
                 raise UserError(f"--init_from checkpoint {latest} was trained with --{name}={value} and this run "
                                 f"has the opposite; the same weights would compute a different generator; pass "

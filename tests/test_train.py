@@ -142,4 +142,10 @@ def test_init_from_refuses_a_generator_whose_goal_normalisation_differs(tmp_path
     with pytest.raises(UserError, match="--goal_normalize=true"):
         Trainer(cfg, tmp_path / "branch", oracle()).initialize_from(cfg.init_from)
     assert not (tmp_path / "branch" / "checkpoints" / "checkpoint").exists()
+    # A run saved before the setting existed used its default (normalised): still refused.
+    import json
+    saved = tmp_path / "pretrained" / "config.json"
+    saved.write_text(json.dumps({k: v for k, v in json.loads(saved.read_text()).items() if k != "goal_normalize"}))
+    with pytest.raises(UserError, match="--goal_normalize=true"):
+        Trainer(cfg, tmp_path / "branch", oracle()).initialize_from(cfg.init_from)
 
