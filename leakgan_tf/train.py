@@ -110,15 +110,19 @@ class Trainer:
         """Restores the latest checkpoint if there is one; returns its path or None."""
         latest = self.ckpt_manager.latest_checkpoint
         if latest:
-            try:
-                status = self.checkpoint.restore(latest)
-                status.expect_partial()  # silences TF's warnings at exit if the check below fails
-                status.assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
-                raise UserError(f"checkpoint {latest} does not fit this model ({str(e).splitlines()[0][:120]}); "
-                                f"use the run's own settings or --fresh") from None
+            self._restore(latest, f"checkpoint {latest}", "use the run's own settings or --fresh")
         return latest
+
+    def _restore(self, path, what, fix):
+        """Restores checkpoint path into this run's objects, or raises a UserError
+        naming what did not fit and the fix."""
+        try:
+            status = self.checkpoint.restore(path)
+            status.expect_partial()  # silences TF's warnings at exit if the check below fails
+            status.assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
+            raise UserError(f"{what} does not fit this model ({str(e).splitlines()[0][:120]}); {fix}") from None
 
     def initialize_from(self, where):
         """Warm start (--init_from): restores another run's latest checkpoint (or the
@@ -131,14 +135,7 @@ class Trainer:
             raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
         self._check_same_model_meaning(pathlib.Path(latest).parent.parent / "config.json", latest)
-        try:
-            status = self.checkpoint.restore(latest)
-            status.expect_partial()
-            status.assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
-            tf.get_logger().setLevel("ERROR")
-            raise UserError(f"--init_from checkpoint {latest} does not fit this model "
-                            f"({str(e).splitlines()[0][:120]}); use the same model sizes as that run") from None
+        self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
             opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)
