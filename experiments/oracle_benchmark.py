@@ -46,6 +46,10 @@ REFERENCE = {
              repo_log=dict(pretrain_end=8.347, adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162,
                                                              25: 6.931, 30: 6.879, 35: 6.758, 40: 6.895, 45: 6.711,
                                                              50: 6.842, 60: 6.940, 70: 7.020, 80: 7.075, 90: 7.011}),
+             # Synthetic Data/save/log.txt: a second length-20 run of the same code.
+             repo_log_2=dict(pretrain_end=8.340, adversarial={0: 8.217, 5: 7.649, 10: 7.290, 15: 7.124, 20: 6.925,
+                                                               25: 6.810, 30: 6.688, 35: 6.526, 40: 6.453, 45: 6.448,
+                                                               50: 6.536}),
              ground_truth="5.752 (paper oracle)"),
     40: dict(paper=dict(mle=10.411, leakgan=7.191),
              repo_log=dict(pretrain_end=9.295, adversarial={0: 9.294, 5: 8.891, 10: 8.657, 15: 8.411, 20: 8.275,
@@ -219,14 +223,22 @@ def plot(report, path):
         if metric in mle:
             ax.axhline(mle[metric], color="gray", linestyle="--", label="MLE (end of pretraining)")
         if metric == "nll_oracle":
-            log = report["reference"]["repo_log"]["adversarial"]
-            ax.plot(list(map(int, log)), list(log.values()), color="black", alpha=0.4, label="repo log")
+            for name, log in repo_logs(report["reference"]):
+                ax.plot(list(map(int, log)), list(log.values()), color="black", alpha=0.4, label=name)
         ax.set_title(f"length {report['length']}: {title}")
         ax.set_xlabel("adversarial iteration")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     return path
+
+
+def repo_logs(reference):
+    """[(label, {iteration: NLL-oracle})] of the repository's adversarial logs."""
+    logs = [("repo log", reference["repo_log"]["adversarial"])]
+    if "repo_log_2" in reference:
+        logs.append(("repo log.txt", reference["repo_log_2"]["adversarial"]))
+    return [(name, {int(k): v for k, v in log.items()}) for name, log in logs]
 
 
 def fmt(value, digits=3):
@@ -258,12 +270,14 @@ def markdown(reports):
             lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
                          f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
                          f"{fmt(final.get('distinct4_beta1'))} | {ref} |")
-        log = rep["reference"]["repo_log"]["adversarial"]
+        logs = repo_logs(rep["reference"])
         code = {r["step"]: r.get("nll_oracle") for r in res.get("code", {}).get("adversarial", [])}
-        shared = [s for s in sorted(code) if s in log or str(s) in log]
+        shared = [s for s in sorted(code) if s in logs[0][1]]
         if shared:
-            lines += ["", "Code variant against the repository's log at the same iterations (NLL-oracle β=1.5): "
-                      + ", ".join(f"{s}: {fmt(code[s])} (repo {log.get(s, log.get(str(s)))})" for s in shared) + "."]
+            refs = lambda s: " / ".join(fmt(log[s]) for _, log in logs if s in log)  # noqa: E731
+            lines += ["", "Code variant against the repository's logs at the same iterations (NLL-oracle β=1.5; "
+                      + " / ".join(name for name, _ in logs) + "): "
+                      + ", ".join(f"{s}: {fmt(code[s])} (repo {refs(s)})" for s in shared) + "."]
         lines.append("")
     lines.append(MARK_END)
     return "\n".join(lines)

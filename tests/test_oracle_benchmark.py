@@ -44,3 +44,17 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text() == before
     assert (tmp_path / "results.md").read_text().count("oracle-benchmark:begin") == 1
+
+
+def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
+    sys.path.insert(0, str(REPO / "experiments"))
+    import oracle_benchmark as ob
+    protocol = dict(full_protocol=False, oracle="paper", pretrain_blocks=4, pretrain_d_rounds=5,
+                    pretrain_epochs_per_block=8, adversarial_iterations=10, eval_every=5,
+                    samples_per_score={"code": 2048}, shared_pretraining=True)
+    results = {"code": {"final": {"step": 9, "nll_oracle": 7.7},
+                        "adversarial": [{"step": 0, "nll_oracle": 8.2}, {"step": 5, "nll_oracle": 8.0}]}}
+    text = ob.markdown([dict(length=20, protocol=protocol, results=results, reference=ob.REFERENCE[20])])
+    assert "0: 8.200 (repo 8.242 / 8.217), 5: 8.000 (repo 7.884 / 7.649)" in text
+    text40 = ob.markdown([dict(length=40, protocol=protocol, results=results, reference=ob.REFERENCE[40])])
+    assert "0: 8.200 (repo 9.294), 5: 8.000 (repo 8.891)" in text40
