@@ -315,8 +315,17 @@ def main(argv=None):
         with data.atomic_write(pathlib.Path(args.results_dir) / f"oracle_{length}.json") as f:
             json.dump(rep, f, indent=1)
         reports.append(rep)
-    write_docs(args.docs, markdown(reports))
     print(markdown(reports))
+    write_docs(args.docs, markdown(with_other_lengths(reports, pathlib.Path(args.results_dir))))
+
+
+def with_other_lengths(reports, results_dir):
+    """reports plus the saved oracle_<L>.json of lengths this invocation did not
+    run, by length, so the docs section keeps every length's latest results."""
+    done = {rep["length"] for rep in reports}
+    saved = [json.loads(path.read_text()) for length in FLAGFILES if length not in done
+             for path in [results_dir / f"oracle_{length}.json"] if path.exists()]
+    return sorted(reports + saved, key=lambda rep: rep["length"])
 
 
 if __name__ == "__main__":
