@@ -223,8 +223,8 @@ def plot(report, path):
         if metric in mle:
             ax.axhline(mle[metric], color="gray", linestyle="--", label="MLE (end of pretraining)")
         if metric == "nll_oracle":
-            for name, log in repo_logs(report["reference"]):
-                ax.plot(list(map(int, log)), list(log.values()), color="black", alpha=0.4, label=name)
+            for (name, log), style in zip(repo_logs(report["reference"]), ("-", ":")):
+                ax.plot(list(log), list(log.values()), color="black", alpha=0.5, linestyle=style, label=name)
         ax.set_title(f"length {report['length']}: {title}")
         ax.set_xlabel("adversarial iteration")
         ax.legend()
