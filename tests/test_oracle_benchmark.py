@@ -46,30 +46,36 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert (tmp_path / "results.md").read_text().count("oracle-benchmark:begin") == 1
 
 
-def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
+
+def report_module():
     sys.path.insert(0, str(REPO / "experiments"))
-    import oracle_benchmark as ob
+    import oracle_benchmark
+    return oracle_benchmark
+
+
+def short_report(ob, length, results):
+    """A report as run_length builds it, for a shortened protocol."""
     protocol = dict(full_protocol=False, oracle="paper", pretrain_blocks=4, pretrain_d_rounds=5,
                     pretrain_epochs_per_block=8, adversarial_iterations=10, eval_every=5,
                     samples_per_score={"code": 2048}, shared_pretraining=True)
+    return dict(length=length, protocol=protocol, results=results, reference=ob.REFERENCE[length])
+
+
+def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
+    ob = report_module()
     results = {"code": {"final": {"step": 9, "nll_oracle": 7.7},
                         "adversarial": [{"step": 0, "nll_oracle": 8.2}, {"step": 5, "nll_oracle": 8.0}]}}
-    text = ob.markdown([dict(length=20, protocol=protocol, results=results, reference=ob.REFERENCE[20])])
+    text = ob.markdown([short_report(ob, 20, results)])
     assert "0: 8.200 (repo 8.242 / 8.217), 5: 8.000 (repo 7.884 / 7.649)" in text
-    text40 = ob.markdown([dict(length=40, protocol=protocol, results=results, reference=ob.REFERENCE[40])])
+    text40 = ob.markdown([short_report(ob, 40, results)])
     assert "0: 8.200 (repo 9.294), 5: 8.000 (repo 8.891)" in text40
 
 
 def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):
-    sys.path.insert(0, str(REPO / "experiments"))
-    import oracle_benchmark as ob
-    protocol = dict(full_protocol=False, oracle="paper", pretrain_blocks=4, pretrain_d_rounds=5,
-                    pretrain_epochs_per_block=8, adversarial_iterations=10, eval_every=5,
-                    samples_per_score={"code": 2048}, shared_pretraining=True)
-    report = lambda length: dict(length=length, protocol=protocol, results={}, reference=ob.REFERENCE[length])  # noqa
-    (tmp_path / "oracle_20.json").write_text(json.dumps(report(20)))
-    merged = ob.with_other_lengths([report(40)], tmp_path)
+    ob = report_module()
+    (tmp_path / "oracle_20.json").write_text(json.dumps(short_report(ob, 20, {})))
+    merged = ob.with_other_lengths([short_report(ob, 40, {})], tmp_path)
     assert [r["length"] for r in merged] == [20, 40]
     text = ob.markdown(merged)
     assert text.index("#### Length 20") < text.index("#### Length 40")
-    assert [r["length"] for r in ob.with_other_lengths([report(20)], tmp_path)] == [20]
+    assert [r["length"] for r in ob.with_other_lengths([short_report(ob, 20, {})], tmp_path)] == [20]
