@@ -229,7 +229,10 @@ def plot(report, path):
         ax.set_xlabel("adversarial iteration")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    partial = path.with_name(path.name + ".partial.png")
+    fig.savefig(partial, dpi=90)
+    plt.close(fig)
+    os.replace(partial, path)
     return path
 
 
@@ -305,6 +308,7 @@ def main(argv=None):
                  f"oracle_target_params.npz ({os.environ['LEAKGAN_SHARED_DATA']}); set LEAKGAN_SHARED_DATA "
                  f"or run --lengths=40")
     from leakgan_tf import data
+    pathlib.Path(args.results_dir).mkdir(parents=True, exist_ok=True)
     reports = []
     for length in map(int, args.lengths.split(",")):
         if length not in FLAGFILES:

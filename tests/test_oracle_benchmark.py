@@ -15,7 +15,7 @@ TINY = ("--seq_len=8 --step_size=2 --vocab_size=30 --batch_size=4 --gen_emb_dim=
 def bench(tmp_path, *extra):
     cmd = [sys.executable, "experiments/oracle_benchmark.py", f"--out={tmp_path / 'runs'}", "--lengths=40",
            "--pretrain_blocks=1", "--adversarial_iterations=2", "--eval_every=1", "--generated_num=32",
-           f"--extra_flags={TINY}", f"--results_dir={tmp_path}", f"--docs={tmp_path / 'results.md'}", *extra]
+           f"--extra_flags={TINY}", f"--results_dir={tmp_path / 'results'}", f"--docs={tmp_path / 'results.md'}", *extra]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
@@ -23,7 +23,7 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     (tmp_path / "results.md").write_text("# Results\n\nkept text\n")
     done = bench(tmp_path, "--shared_pretraining")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    report = json.loads((tmp_path / "oracle_40.json").read_text())
+    report = json.loads((tmp_path / "results" / "oracle_40.json").read_text())  # the folder is made
     res = report["results"]
     assert set(res) == {"mle", "code", "paper"}
     for key in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4"):
@@ -35,6 +35,8 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     paper_cfg = json.loads((tmp_path / "runs" / "len40" / "paper" / "config.json").read_text())
     assert paper_cfg["variant"] == "paper" and paper_cfg["goal_normalize"] is True  # kept from the shared pretraining
     assert report["protocol"]["full_protocol"] is False
+    if report["plot"]:  # matplotlib installed (the experiments extra)
+        assert (tmp_path / "results" / "oracle_40.png").stat().st_size > 0
     assert report["protocol"]["samples_per_score"] == {"mle": 32, "code": 32, "paper": 32}
     docs = (tmp_path / "results.md").read_text()
     assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs
