@@ -309,14 +309,24 @@ class Trainer:
                     continue
                 self.adversarial_generator_step(it)
                 if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
-                    self.mle_epoch(mle, f"interleaved MLE at iteration {it}",
-                                   cfg.pretrain_blocks * cfg.pretrain_g_epochs + it // cfg.interleave_mle_every)
+                    self.interleaved_mle_epoch(mle, it)
                 if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
                     self.evaluate(it, "adversarial")
             self.iterations_done.assign(it + 1)
             self.units_done.assign(0)
             if (it + 1) % self.checkpoint_every == 0 or it == cfg.adversarial_iterations - 1:
                 self.save()
+
+    def interleaved_mle_epoch(self, mle, it):
+        """One MLE epoch after adversarial iteration it (every interleave_mle_every),
+        logged under adversarial/mle at step it."""
+        t0 = time.time()
+        call_index = self.cfg.pretrain_blocks * self.cfg.pretrain_g_epochs + it // self.cfg.interleave_mle_every
+        worker_loss, manager_loss = self.mle_epoch(mle, f"interleaved MLE at iteration {it}", call_index)
+        self.summaries.scalars(it, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
+                                        epoch_seconds=time.time() - t0), "adversarial/mle")
+        self.progress.log("adversarial", f"interleaved MLE epoch after iteration {it + 1}: mle {worker_loss:.4f} "
+                                         f"manager {manager_loss:.6f} ({time.time() - t0:.1f}s)")
 
     def _request_stop(self, signum, frame):
         if self._stop_requested:
