@@ -22,8 +22,15 @@ under --out, so rerunning the command resumes whatever was interrupted):
                   iterations of that variant, scored every eval_every
 
 Every score uses the same protocol (--extended_eval): NLL-oracle at the run's
-β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on 9,984 held-out oracle
-samples, distinct-4 at both β. Writes experiments/results/oracle_<L>.json,
+β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on held-out oracle samples,
+distinct-4 at both β, each over --generated_num samples rounded down to a multiple
+of the batch (9,984 in the full protocol, as the original's 10,000). A branch keeps
+its pretraining run's MLE set and test set (their first --generated_num rows), and
+the MLE row is scored with the same sample count as the branches.
+
+The full protocol is the defaults: 10 pretraining blocks and 100 adversarial
+iterations (the original's TOTAL_BATCH is 800, but its published logs stop at 85-120
+iterations and its best points lie at 45-90), 9,984 samples everywhere. Writes experiments/results/oracle_<L>.json,
 PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
 oracle section of docs/results.md.
 """
@@ -45,16 +52,24 @@ REFERENCE = {
     20: dict(paper=dict(mle=9.038, leakgan=7.038),
              repo_log=dict(pretrain_end=8.347, adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162,
                                                              25: 6.931, 30: 6.879, 35: 6.758, 40: 6.895, 45: 6.711,
-                                                             50: 6.842, 60: 6.940, 70: 7.020, 80: 7.075, 90: 7.011}),
+                                                             50: 6.842, 55: 6.899, 60: 6.940, 65: 7.041, 70: 7.020,
+                                                             75: 7.010, 80: 7.075, 85: 7.014, 90: 7.011}),
              # Synthetic Data/save/log.txt: a second length-20 run of the same code.
-             repo_log_2=dict(pretrain_end=8.340, adversarial={0: 8.217, 5: 7.649, 10: 7.290, 15: 7.124, 20: 6.925,
-                                                               25: 6.810, 30: 6.688, 35: 6.526, 40: 6.453, 45: 6.448,
-                                                               50: 6.536}),
+             repo_log_2=dict(label="repo log.txt", pretrain_end=8.340,
+                             adversarial={0: 8.217, 5: 7.649, 10: 7.290, 15: 7.124, 20: 6.925, 25: 6.810, 30: 6.688,
+                                          35: 6.526, 40: 6.453, 45: 6.448, 50: 6.536}),
              ground_truth="5.752 (paper oracle)"),
     40: dict(paper=dict(mle=10.411, leakgan=7.191),
              repo_log=dict(pretrain_end=9.295, adversarial={0: 9.294, 5: 8.891, 10: 8.657, 15: 8.411, 20: 8.275,
-                                                             25: 8.109, 30: 8.036, 40: 7.792, 50: 7.539, 60: 7.413,
-                                                             70: 7.312, 80: 7.164, 85: 7.162}),
+                                                             25: 8.109, 30: 8.036, 35: 7.907, 40: 7.792, 45: 7.632,
+                                                             50: 7.539, 55: 7.392, 60: 7.413, 65: 7.391, 70: 7.312,
+                                                             75: 7.304, 80: 7.164, 85: 7.162}),
+             # save/experiment-log40.txt: another length-40 run (another random oracle, ground truth 4.119).
+             repo_log_2=dict(label="repo experiment-log40.txt", pretrain_end=9.048,
+                             adversarial={0: 9.036, 5: 8.721, 10: 8.513, 15: 8.191, 20: 8.004, 25: 7.900, 30: 7.726,
+                                          35: 7.603, 40: 7.608, 45: 7.451, 50: 7.451, 55: 7.408, 60: 7.440, 65: 7.349,
+                                          70: 7.153, 75: 7.247, 80: 7.125, 85: 7.279, 90: 7.013, 95: 7.117,
+                                          100: 7.173, 105: 7.363, 110: 7.129, 115: 7.021, 120: 7.031}),
              ground_truth="4.184 (the README's random oracle; ours is seed 40: 4.195)"),
 }
 METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll")
@@ -94,11 +109,15 @@ def run_main(logdir, length, flags, log):
     return time.time() - t0
 
 
-def evaluate(logdir, out):
-    """leakgan_tf.evaluate on the run's latest checkpoint (cached in out until a newer one)."""
+def evaluate(logdir, out, generated_num):
+    """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
+    (cached in out until a newer checkpoint or another sample count)."""
     index = pathlib.Path(logdir) / "checkpoints" / "checkpoint"
-    if not out.exists() or out.stat().st_mtime < index.stat().st_mtime:
-        cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}"]
+    cached = json.loads(out.read_text()) if out.exists() and out.stat().st_mtime >= index.stat().st_mtime else {}
+    batch = config_of(logdir)["batch_size"]
+    if cached.get("num_samples") != generated_num // batch * batch:
+        cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}",
+               f"--generated_num={generated_num}"]
         print("$", " ".join(cmd), flush=True)
         if subprocess.call(cmd, cwd=REPO, stdout=subprocess.DEVNULL):
             sys.exit(f"error: {' '.join(cmd)} failed")
@@ -160,7 +179,7 @@ def run_length(args, length, out):
                                             out / "pretrain_paper.log")
     # The pretrained generator, scored: the MLE baseline, and the position branches start from
     # (a --pretrained_L run may have been stopped after fewer blocks than its config names).
-    scores = evaluate(pretrained, out / "mle_eval.json")
+    scores = evaluate(pretrained, out / "mle_eval.json", args.generated_num)
     if scores["iterations_done"]:
         sys.exit(f"error: {pretrained} has {scores['iterations_done']} adversarial iterations; pass a run that "
                  f"only pretrained (its checkpoint after the last pretraining block)")
@@ -201,7 +220,8 @@ def protocol(args, pretrained, blocks):
                 pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
                 pretrain_d_rounds=cfg["pretrain_d_rounds"], adversarial_iterations=args.adversarial_iterations,
                 eval_every=args.eval_every, eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
-                full_protocol=blocks >= 10 and cfg["generated_num"] >= 10000 and args.adversarial_iterations >= 90 and args.generated_num >= 10000,
+                full_protocol=blocks >= 10 and cfg["generated_num"] >= 10000 and args.adversarial_iterations >= 90
+                and args.generated_num >= 10000 and not args.extra_flags.split(),
                 oracle=cfg["oracle_params"] or f"seed {cfg['oracle_seed']}")
 
 
@@ -240,7 +260,7 @@ def repo_logs(reference):
     """[(label, {iteration: NLL-oracle})] of the repository's adversarial logs."""
     logs = [("repo log", reference["repo_log"]["adversarial"])]
     if "repo_log_2" in reference:
-        logs.append(("repo log.txt", reference["repo_log_2"]["adversarial"]))
+        logs.append((reference["repo_log_2"]["label"], reference["repo_log_2"]["adversarial"]))
     return [(name, {int(k): v for k, v in log.items()}) for name, log in logs]
 
 
@@ -260,7 +280,8 @@ def markdown(reports):
                   + ", ".join(f"{k} {v:,}" for k, v in p["samples_per_score"].items()) + "; "
                   f"shared pretraining: {p['shared_pretraining']}.", "",
                   "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
-                  "distinct-4 β=1.0 | paper Table 1 |", "|---|---|---|---|---|---|---|---|"]
+                  "distinct-4 β=1.0 | paper Table 1 (MLE at β=1.0, LeakGAN at β=1.5) |",
+                  "|---|---|---|---|---|---|---|---|"]
         paper = rep["reference"]["paper"]
         for name, label, ref in (("mle", "MLE (pretrained generator)", paper["mle"]),
                                  ("code", "LeakGAN, code variant", paper["leakgan"]),

@@ -1,6 +1,6 @@
 """Score the latest checkpoint of a run with the extended protocol.
 
-  python -m leakgan_tf.evaluate --logdir DIR [--seed S] [--out F.json]
+  python -m leakgan_tf.evaluate --logdir DIR [--seed S] [--generated_num N] [--out F.json]
 
 Oracle runs: NLL-oracle of samples at the run's eval_beta (1.5 in the
 original) and at β = 1, NLL-test on held-out oracle samples, distinct-4 at
@@ -25,17 +25,22 @@ from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
 flags.DEFINE_integer("seed", 0, "seed of the evaluation samples")
 flags.DEFINE_string("out", "", "also write the JSON here")
+flags.DEFINE_integer("generated_num", 0, "samples to score (rounded down to a multiple of the batch size; "
+                     "0 = the run's --generated_num); oracle runs score NLL-test on as many held-out samples")
 FLAGS = flags.FLAGS
 
 
-def evaluate_run(logdir, seed=0):
-    """Scores of the latest checkpoint in logdir: a dict (see module doc)."""
+def evaluate_run(logdir, seed=0, generated_num=0):
+    """Scores of the latest checkpoint in logdir: a dict (see module doc);
+    generated_num > 0 scores that many samples instead of the run's."""
     import tensorflow as tf
     from leakgan_tf import main as train_main
     from leakgan_tf import sources
     from leakgan_tf.run_dir import load_run
     gan, cfg = load_run(logdir)
-    cfg = dataclasses.replace(cfg, extended_eval=True)
+    cfg = dataclasses.replace(cfg, extended_eval=True, **({"generated_num": generated_num} if generated_num else {}))
+    if cfg.num_samples == 0:
+        raise UserError(f"--generated_num={generated_num} is below one batch ({cfg.batch_size}); ask for more samples")
     latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
     position = {k: tf.Variable(0, dtype=tf.int64) for k in ("blocks_done", "iterations_done")}
     tf.train.Checkpoint(**position).restore(latest).expect_partial()
@@ -70,7 +75,7 @@ def main(argv):
         raise UserError("--logdir is required")
     # stdout carries only the JSON; progress lines (data loading) go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        result = json.dumps(evaluate_run(FLAGS.logdir, FLAGS.seed), indent=1)
+        result = json.dumps(evaluate_run(FLAGS.logdir, FLAGS.seed, FLAGS.generated_num), indent=1)
     if FLAGS.out:
         with data.atomic_write(FLAGS.out) as f:
             f.write(result + "\n")

@@ -115,6 +115,17 @@ def config_from_flags():
     return make_config(FLAGS.preset, **overrides)
 
 
+def variant_overrides(cfg):
+    """Lines naming the flags given (on the command line or in a flagfile) that
+    override a value --variant would set, e.g. a learning rate in a flagfile."""
+    if cfg.variant == "code":
+        return []
+    implied = variant_values(cfg.variant, FLAGS.preset, cfg.seq_len)
+    return [f"note: --{name}={getattr(cfg, name)} (given) overrides --variant={cfg.variant}'s {value}"
+            for name, value in sorted(implied.items())
+            if FLAGS[name].present and getattr(cfg, name) != value]
+
+
 def expand_data_path(path):
     """Expands $LEAKGAN_SHARED_DATA (default ../shared/data) and other env vars."""
     import os

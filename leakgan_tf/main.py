@@ -75,6 +75,8 @@ def main(argv):
         raise UserError(f"unexpected arguments {argv[1:]} (a flagfile line that is not a flag?); "
                         f"flags are written --name=value")
     cfg = run_flags.config_from_flags()
+    for line in run_flags.variant_overrides(cfg):
+        print(line, flush=True)
     if FLAGS.dry_run:
         from leakgan_tf.leakgan import LeakGAN
         gan = LeakGAN(cfg)

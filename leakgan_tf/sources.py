@@ -7,8 +7,9 @@
                 (a fresh random sample of them each round, spec §2.2), NLL-test,
                 BLEU-2..5 and Self-BLEU with their protocol, decoded samples.
 
-Both give the Trainer the same five things: mle_data(), positives(num, seed),
-reward_reals(seed), evaluate(gan, samples, seed) and decode(row).
+Both give the Trainer the same six things: mle_data(), positives(num, seed),
+reward_reals(seed), evaluate(gan, samples, seed), decode(row) and inherit(logdir)
+(what a run branched off another with --init_from keeps of that run's data).
 """
 import numpy as np
 
@@ -56,12 +57,30 @@ class OracleSource:
         return out
 
     def test_set(self):
-        """Held-out oracle samples the generator never trains on (fixed seed, kept in the logdir)."""
+        """num_samples held-out oracle samples the generator never trains on (fixed
+        seed, kept in the logdir; the first num_samples rows if the file holds more)."""
         path = self.path.with_name("test_data.txt")
         if not path.exists():
             data.write_int_sequences(path, self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len,
                                                                 seed=2**31 - 1 - self.cfg.seed))
-        return data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len)
+        return data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len)[:self.cfg.num_samples]
+
+    def inherit(self, other_logdir):
+        """A run branched off another (--init_from) keeps that run's data: the first
+        num_samples rows of its MLE set (the generator's training data, and the fixed
+        D positives) and of its test set, so scores and training sets stay comparable.
+        Returns the names of the files taken."""
+        taken = []
+        for name in ("real_data.txt", "test_data.txt"):
+            source, target = other_logdir / name, self.path.with_name(name)
+            if target.exists() or not source.exists():
+                continue
+            rows = data.read_int_sequences(source, self.cfg.vocab_size, self.cfg.seq_len)
+            if len(rows) >= self.cfg.num_samples:
+                data.write_int_sequences(target, rows[:self.cfg.num_samples])
+                taken.append(name)
+        self._mle = None
+        return taken
 
     def decode(self, row):
         return " ".join(map(str, row))
@@ -79,6 +98,10 @@ class TextSource:
 
     def mle_data(self):
         return self.corpus.train
+
+    def inherit(self, other_logdir):
+        """Text runs read the same corpus whatever run they branch off."""
+        return []
 
     def positives(self, num, seed):
         """A fresh random sample of training sentences each round (with replacement

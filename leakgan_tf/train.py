@@ -82,7 +82,7 @@ class Trainer:
             if fresh:
                 for name in ("checkpoints", "samples"):
                     shutil.rmtree(self.logdir / name, ignore_errors=True)
-                for name in ("real_data.txt", "config.json"):
+                for name in ("real_data.txt", "test_data.txt", "config.json"):
                     (self.logdir / name).unlink(missing_ok=True)
             elif saved.exists():
                 self._check_same_settings(self._saved_settings(saved))
@@ -136,6 +136,10 @@ class Trainer:
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
         self._check_same_model_meaning(pathlib.Path(latest).parent.parent / "config.json", latest)
         self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
+        taken = self.source.inherit(pathlib.Path(latest).parent.parent)
+        if taken:
+            self.progress.log("init", f"kept {' and '.join(taken)} of {pathlib.Path(latest).parent.parent} "
+                                      f"(first {self.cfg.num_samples:,} rows)")
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
             opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)

@@ -70,7 +70,8 @@ def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
     text = ob.markdown([short_report(ob, 20, results)])
     assert "0: 8.200 (repo 8.242 / 8.217), 5: 8.000 (repo 7.884 / 7.649)" in text
     text40 = ob.markdown([short_report(ob, 40, results)])
-    assert "0: 8.200 (repo 9.294), 5: 8.000 (repo 8.891)" in text40
+    assert "0: 8.200 (repo 9.294 / 9.036), 5: 8.000 (repo 8.891 / 8.721)" in text40
+    assert "repo log / repo experiment-log40.txt" in text40
 
 
 def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):

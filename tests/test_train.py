@@ -101,13 +101,17 @@ def test_extended_eval_reports_beta1_nll_test_and_diversity(tmp_path):
 def test_init_from_branches_a_run_off_another_runs_checkpoint(tmp_path):
     """--init_from: the new run starts from the other run's weights, optimizer slots
     and position, with its own learning rate and switches, and saves itself."""
-    base = run(tmp_path / "pretrained", adversarial_iterations=0)
+    base = run(tmp_path / "pretrained", adversarial_iterations=0, extended_eval=True)
     weights = [v.numpy() for v in base.gan.worker.variables]
     slots = [v.numpy() for v in base.gan.optimizers["pretrain_worker"].variables if v.shape.rank]
     cfg = tiny_config(**{**SCHEDULE, "adversarial_iterations": 1, "variant": "paper", "gen_learning_rate": 0.003,
-                         "goal_normalize": True, "init_from": str(tmp_path / "pretrained")})
+                         "goal_normalize": True, "init_from": str(tmp_path / "pretrained"), "generated_num": 8})
     branch = Trainer(cfg, tmp_path / "branch", oracle(), checkpoint_every=1)
     assert branch.initialize_from(cfg.init_from).endswith("ckpt-1")
+    # the branch keeps the first 8 rows of the other run's MLE set (its fixed D positives) and test set
+    for name in ("real_data.txt", "test_data.txt"):
+        kept = (tmp_path / "branch" / name).read_text().splitlines()
+        assert kept == (tmp_path / "pretrained" / name).read_text().splitlines()[:8], name
     for a, b in zip(weights, branch.gan.worker.variables):
         np.testing.assert_array_equal(a, b.numpy())
     for a, b in zip(slots, [v for v in branch.gan.optimizers["pretrain_worker"].variables if v.shape.rank]):

@@ -1,4 +1,6 @@
 """The code/paper switches of spec §13: each changes exactly what it names."""
+import pathlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -271,3 +273,28 @@ def test_pretrain_step_under_the_paper_variant():
     assert all(np.array_equal(b, v.numpy()) for b, v in zip(d_before, gan.discriminator.weights))
     for b, v in zip(m_before, m_vars):  # G0 is not used by the sliding schedule
         assert np.array_equal(b, v.numpy()) == (v.name == "goal_init"), v.name
+
+
+@pytest.mark.parametrize("flagfile", ["synthetic_len20", "synthetic_len40", "coco", "emnlp_news", "quick"])
+@pytest.mark.parametrize("variant", ["paper", "no_temperature"])
+def test_shipped_flagfiles_leave_the_variant_switches_to_the_variant(parsed_flags, flagfile, variant, tmp_path,
+                                                                    monkeypatch):
+    """A flagfile value counts as given on the command line and wins over --variant,
+    so the shipped flagfiles must not pin any field a variant sets."""
+    from leakgan_tf import flags as run_flags
+    for name in ("oracle_target_params.npz", "image_coco/train.txt", "image_coco/test.txt", "emnlp_news/test.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)  # parsing checks only that data files exist
+        (tmp_path / name).write_text("a b\n")
+    monkeypatch.setenv("LEAKGAN_SHARED_DATA", str(tmp_path))
+    path = pathlib.Path(__file__).resolve().parent.parent / "experiments" / f"{flagfile}.cfg"
+    cfg = parsed_flags(f"--flagfile={path}", f"--variant={variant}")
+    for name, value in config.variant_values(variant, run_flags.FLAGS.preset, cfg.seq_len).items():
+        assert getattr(cfg, name) == value, name
+    assert run_flags.variant_overrides(cfg) == []
+
+
+def test_a_flag_that_overrides_the_variant_is_named(parsed_flags):
+    from leakgan_tf import flags as run_flags
+    cfg = parsed_flags("--variant=paper", "--gen_learning_rate=0.0015", "--dis_positives=fixed")
+    assert run_flags.variant_overrides(cfg) == [
+        "note: --gen_learning_rate=0.0015 (given) overrides --variant=paper's 0.001"]
