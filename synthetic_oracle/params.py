@@ -4,6 +4,7 @@ Shapes, with V = vocabulary, E = embedding size, H = hidden size:
   embedding [V, E]; Wi, Wf, Wog, Wc [E, H]; Ui, Uf, Uog, Uc [H, H];
   bi, bf, bog, bc [H]; Wo [H, V]; bo [V].
 """
+import hashlib
 import pathlib
 import pickle
 import zipfile
@@ -37,6 +38,20 @@ def random_params(seed, vocab, emb, hidden):
     rng = np.random.default_rng(int(seed))
     return {name: rng.standard_normal(shape).astype(np.float32)
             for name, shape in expected_shapes(int(vocab), int(emb), int(hidden)).items()}
+
+
+# The fixed length-40 oracle (experiments/synthetic_len40.cfg: --oracle_seed=40,
+# V = 5000, E = H = 64): its arrays' digest, so a numpy that drew other numbers is caught.
+LENGTH40_ORACLE = dict(seed=40, vocab=5000, emb=64, hidden=64,
+                       sha256="abc5c232e529d463156e72cc688c6d19f3f4c8a4282de0a69bd033a363e3eddb")
+
+
+def digest(params):
+    """sha256 of the arrays' little-endian float32 bytes in NAMES order."""
+    h = hashlib.sha256()
+    for name in NAMES:
+        h.update(np.ascontiguousarray(params[name], dtype="<f4").tobytes())
+    return h.hexdigest()
 
 
 def check_params(params, source="oracle parameters"):

@@ -63,6 +63,14 @@ def test_random_params_fixed_by_seed():
     assert {k: v.shape for k, v in a.items()} == params_lib.expected_shapes(V, E, H)
 
 
+def test_the_length40_oracle_is_pinned():
+    """The versioned length-40 oracle: seed 40 must draw the same arrays everywhere."""
+    spec = params_lib.LENGTH40_ORACLE
+    arrays = params_lib.random_params(spec["seed"], spec["vocab"], spec["emb"], spec["hidden"])
+    assert params_lib.digest(arrays) == spec["sha256"]
+    assert params_lib.digest(params_lib.random_params(41, 5000, 64, 64)) != spec["sha256"]
+
+
 def test_npz_round_trip(tmp_path, tiny, tiny_params):
     path = tmp_path / "o.npz"
     tiny.save_npz(path)
