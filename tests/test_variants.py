@@ -97,6 +97,24 @@ def test_rank_rescale_matches_paper_formula_with_ties():
     np.testing.assert_allclose(ladder, rewards.rescale_code(tf.constant(rows[:1])).numpy())
 
 
+def test_permuting_the_scores_permutes_the_rank_rewards_but_not_the_code_ladder():
+    """Rank rescale (Eq. 11) follows the scores: r[π] → rescale(r)[π]. The code's
+    ladder hands out values by first appearance, so with distinct scores the
+    rewards stay where they were, whatever the scores."""
+    rng = np.random.default_rng(3)
+    scores = rng.uniform(size=(K, 16)).astype(np.float32)     # K rows of B = 16 distinct D scores
+    for _ in range(5):
+        perm = rng.permutation(16)
+        for delta in (12.0, 16.0):
+            np.testing.assert_allclose(rewards.rescale_rank(tf.constant(scores[:, perm]), delta).numpy(),
+                                       rewards.rescale_rank(tf.constant(scores), delta).numpy()[:, perm],
+                                       rtol=1e-6)
+        np.testing.assert_array_equal(rewards.rescale_code(tf.constant(scores[:, perm])).numpy(),
+                                      rewards.rescale_code(tf.constant(scores)).numpy())
+    assert not np.allclose(rewards.rescale_rank(tf.constant(scores[:, ::-1])).numpy(),
+                           rewards.rescale_rank(tf.constant(scores)).numpy())
+
+
 def test_rescale_delta_defaults():
     assert tiny_config().reward_delta == 16.0
     assert tiny_config(reward_rescale="rank").reward_delta == 12.0
