@@ -29,8 +29,10 @@ its pretraining run's MLE set and test set (their first --generated_num rows), a
 the MLE row is scored with the same sample count as the branches.
 
 The full protocol is the defaults: 10 pretraining blocks and 100 adversarial
-iterations (the original's TOTAL_BATCH is 800, but its published logs stop at 85-120
-iterations and its best points lie at 45-90), 9,984 samples everywhere. Writes experiments/results/oracle_<L>.json,
+iterations (the original's TOTAL_BATCH is 800, but the README's logs stop at 85 and 91
+iterations, experiment-log40.txt at 120, and their best points lie at 45-90), 9,984
+samples everywhere, without --extra_flags. A report is marked full only then
+(--shared_pretraining and --methods subsets are stated in the report beside it). Writes experiments/results/oracle_<L>.json,
 PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
 oracle section of docs/results.md.
 """
@@ -109,18 +111,28 @@ def run_main(logdir, length, flags, log):
     return time.time() - t0
 
 
-def evaluate(logdir, out, generated_num):
-    """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
-    (cached in out until a newer checkpoint or another sample count)."""
-    index = pathlib.Path(logdir) / "checkpoints" / "checkpoint"
-    cached = json.loads(out.read_text()) if out.exists() and out.stat().st_mtime >= index.stat().st_mtime else {}
+def evaluate(logdir, out, generated_num, report_only=False):
+    """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples,
+    cached in out (kept while it names that checkpoint and that sample count)."""
+    import tensorflow as tf
+    logdir = pathlib.Path(logdir)
+    latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
+    if not latest or not (logdir / "config.json").exists():
+        sys.exit(f"error: {logdir} holds no finished run (no checkpoint or config.json); pass the logdir of a "
+                 f"pretraining run, or rerun this command without --pretrained_L to pretrain")
     batch = config_of(logdir)["batch_size"]
-    if cached.get("num_samples") != generated_num // batch * batch:
-        cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}",
-               f"--generated_num={generated_num}"]
-        print("$", " ".join(cmd), flush=True)
-        if subprocess.call(cmd, cwd=REPO, stdout=subprocess.DEVNULL):
-            sys.exit(f"error: {' '.join(cmd)} failed")
+    cached = json.loads(out.read_text()) if out.exists() else {}
+    if cached.get("checkpoint") == latest and cached.get("num_samples") == generated_num // batch * batch:
+        return cached
+    cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}",
+           f"--generated_num={generated_num}"]
+    if report_only:
+        sys.exit(f"error: {out} does not hold the MLE row for {latest} at --generated_num={generated_num} "
+                 f"(it has {cached.get('num_samples')} samples of {cached.get('checkpoint')}); pass the "
+                 f"--generated_num the runs used, or run without --report_only to score it")
+    print("$", " ".join(cmd), flush=True)
+    if subprocess.call(cmd, cwd=REPO, stdout=subprocess.DEVNULL):
+        sys.exit(f"error: {' '.join(cmd)} failed")
     return json.loads(out.read_text())
 
 
@@ -179,7 +191,7 @@ def run_length(args, length, out):
                                             out / "pretrain_paper.log")
     # The pretrained generator, scored: the MLE baseline, and the position branches start from
     # (a --pretrained_L run may have been stopped after fewer blocks than its config names).
-    scores = evaluate(pretrained, out / "mle_eval.json", args.generated_num)
+    scores = evaluate(pretrained, out / "mle_eval.json", args.generated_num, args.report_only)
     if scores["iterations_done"]:
         sys.exit(f"error: {pretrained} has {scores['iterations_done']} adversarial iterations; pass a run that "
                  f"only pretrained (its checkpoint after the last pretraining block)")
@@ -201,8 +213,8 @@ def run_length(args, length, out):
                                 pretraining=trajectory(init, "pretrain"))
         if results[variant]["adversarial"]:
             results[variant]["final"] = results[variant]["adversarial"][-1]
-    # Samples per score: the MLE row is scored by leakgan_tf.evaluate with the pretrained
-    # run's generated_num, the branches in training with their own (--generated_num).
+    # Samples per score: the MLE row is scored by leakgan_tf.evaluate, the branches in
+    # training, both with --generated_num (read back from each run, not assumed).
     samples = {"mle": scores["num_samples"]}
     for variant in ("code", "paper"):
         if variant in results and (out / variant / "config.json").exists():
@@ -249,10 +261,10 @@ def plot(report, path):
         ax.set_xlabel("adversarial iteration")
         ax.legend()
     fig.tight_layout()
-    partial = path.with_name(path.name + ".partial.png")
-    fig.savefig(partial, dpi=90)
+    from leakgan_tf import data
+    with data.atomic_write(path, "wb") as f:
+        fig.savefig(f, dpi=90, format="png")
     plt.close(fig)
-    os.replace(partial, path)
     return path
 
 

@@ -26,7 +26,8 @@ flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
 flags.DEFINE_integer("seed", 0, "seed of the evaluation samples")
 flags.DEFINE_string("out", "", "also write the JSON here")
 flags.DEFINE_integer("generated_num", 0, "samples to score (rounded down to a multiple of the batch size; "
-                     "0 = the run's --generated_num); oracle runs score NLL-test on as many held-out samples")
+                     "0 = the run's --generated_num); oracle runs score NLL-test on as many held-out samples",
+                     lower_bound=0)
 FLAGS = flags.FLAGS
 
 

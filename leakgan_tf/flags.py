@@ -61,7 +61,8 @@ _HELP = {
                      "bfloat16 units; slower on this project's CPU (docs/performance.md)",
     "init_from": "start a new run from another run's checkpoint (its --logdir or a checkpoints/ckpt-N path): "
                  "models, optimizer slots, random stream and schedule position; this run's learning rates and "
-                 "switches apply from there (e.g. branch variants off one pretraining)",
+                 "switches apply from there (e.g. branch variants off one pretraining); an oracle run also keeps "
+                 "the first --generated_num rows of that run's MLE set and test set",
 }
 
 
@@ -120,8 +121,13 @@ def variant_overrides(cfg):
     override a value --variant would set, e.g. a learning rate in a flagfile."""
     if cfg.variant == "code":
         return []
+    def shown(name, value):
+        if isinstance(value, bool):
+            return f"--{'' if value else 'no'}{name}"
+        return f"--{name}=" + (",".join(map(str, value)) if isinstance(value, tuple) else str(value))
     implied = variant_values(cfg.variant, FLAGS.preset, cfg.seq_len)
-    return [f"note: --{name}={getattr(cfg, name)} (given) overrides --variant={cfg.variant}'s {value}"
+    return [f"note: {shown(name, getattr(cfg, name))} (given) overrides --variant={cfg.variant}'s "
+            f"{shown(name, value)}"
             for name, value in sorted(implied.items())
             if FLAGS[name].present and getattr(cfg, name) != value]
 

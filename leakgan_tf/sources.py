@@ -60,27 +60,34 @@ class OracleSource:
         """num_samples held-out oracle samples the generator never trains on (fixed
         seed, kept in the logdir; the first num_samples rows if the file holds more)."""
         path = self.path.with_name("test_data.txt")
-        if not path.exists():
-            data.write_int_sequences(path, self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len,
-                                                                seed=2**31 - 1 - self.cfg.seed))
-        return data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len)[:self.cfg.num_samples]
+        rows = data.read_int_sequences(path, self.cfg.vocab_size, self.cfg.seq_len) if path.exists() else []
+        if len(rows) < self.cfg.num_samples:  # none yet, or fewer (the oracle's draws are prefix-stable)
+            rows = self.oracle.generate(self.cfg.num_samples, self.cfg.seq_len, seed=2**31 - 1 - self.cfg.seed)
+            data.write_int_sequences(path, rows)
+        return rows[:self.cfg.num_samples]
 
     def inherit(self, other_logdir):
         """A run branched off another (--init_from) keeps that run's data: the first
         num_samples rows of its MLE set (the generator's training data, and the fixed
         D positives) and of its test set, so scores and training sets stay comparable.
-        Returns the names of the files taken."""
-        taken = []
+        Returns one line per file saying what was kept or why not."""
+        lines, n = [], self.cfg.num_samples
         for name in ("real_data.txt", "test_data.txt"):
             source, target = other_logdir / name, self.path.with_name(name)
-            if target.exists() or not source.exists():
+            if not source.exists():
                 continue
             rows = data.read_int_sequences(source, self.cfg.vocab_size, self.cfg.seq_len)
-            if len(rows) >= self.cfg.num_samples:
-                data.write_int_sequences(target, rows[:self.cfg.num_samples])
-                taken.append(name)
+            if len(rows) < n:
+                lines.append(f"{name} not kept: {source} has {len(rows):,} rows, fewer than {n:,}; "
+                             f"this run draws its own")
+            elif target.exists() and not np.array_equal(
+                    data.read_int_sequences(target, self.cfg.vocab_size, self.cfg.seq_len)[:n], rows[:n]):
+                lines.append(f"{name} not kept: {target} already holds other data (use --fresh to replace it)")
+            else:
+                data.write_int_sequences(target, rows[:n])
+                lines.append(f"kept the first {n:,} rows of {source}")
         self._mle = None
-        return taken
+        return lines
 
     def decode(self, row):
         return " ".join(map(str, row))
@@ -100,7 +107,7 @@ class TextSource:
         return self.corpus.train
 
     def inherit(self, other_logdir):
-        """Text runs read the same corpus whatever run they branch off."""
+        """Text runs read the same corpus whatever run they branch off: nothing to keep."""
         return []
 
     def positives(self, num, seed):

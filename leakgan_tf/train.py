@@ -136,10 +136,9 @@ class Trainer:
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
         self._check_same_model_meaning(pathlib.Path(latest).parent.parent / "config.json", latest)
         self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
-        taken = self.source.inherit(pathlib.Path(latest).parent.parent)
-        if taken:
-            self.progress.log("init", f"kept {' and '.join(taken)} of {pathlib.Path(latest).parent.parent} "
-                                      f"(first {self.cfg.num_samples:,} rows)")
+        inherit = getattr(self.source, "inherit", None)  # sources written before inherit() keep their own data
+        for line in inherit(pathlib.Path(latest).parent.parent) if inherit else []:
+            self.progress.log("init", line)
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
             opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)
@@ -312,10 +311,11 @@ class Trainer:
                     self.discriminator_round(it * cfg.adv_d_rounds + unit - 1, "adversarial")
                     continue
                 self.adversarial_generator_step(it)
-                if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
-                    self.interleaved_mle_epoch(mle, it)
+                # The original's order: G step, test, interleaved MLE epoch, D rounds.
                 if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
                     self.evaluate(it, "adversarial")
+                if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
+                    self.interleaved_mle_epoch(mle, it)
             self.iterations_done.assign(it + 1)
             self.units_done.assign(0)
             if (it + 1) % self.checkpoint_every == 0 or it == cfg.adversarial_iterations - 1:
@@ -329,7 +329,8 @@ class Trainer:
         worker_loss, manager_loss = self.mle_epoch(mle, f"interleaved MLE at iteration {it}", call_index)
         self.summaries.scalars(it, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
                                         epoch_seconds=time.time() - t0), "adversarial/mle")
-        self.progress.log("adversarial", f"interleaved MLE epoch after iteration {it + 1}: mle {worker_loss:.4f} "
+        self.progress.log("adversarial", f"interleaved MLE epoch after the G step of iteration {it + 1}/"
+                                         f"{self.cfg.adversarial_iterations}: mle {worker_loss:.4f} "
                                          f"manager {manager_loss:.6f} ({time.time() - t0:.1f}s)")
 
     def _request_stop(self, signum, frame):

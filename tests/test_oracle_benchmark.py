@@ -37,6 +37,8 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert report["protocol"]["full_protocol"] is False
     if report["plot"]:  # matplotlib installed (the experiments extra)
         assert (tmp_path / "results" / "oracle_40.png").stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["oracle_40.json"] + (
+        ["oracle_40.png"] if report["plot"] else [])  # no temporary file left behind
     assert report["protocol"]["samples_per_score"] == {"mle": 32, "code": 32, "paper": 32}
     docs = (tmp_path / "results.md").read_text()
     assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs

@@ -313,6 +313,14 @@ def test_shipped_flagfiles_leave_the_variant_switches_to_the_variant(parsed_flag
 
 def test_a_flag_that_overrides_the_variant_is_named(parsed_flags):
     from leakgan_tf import flags as run_flags
-    cfg = parsed_flags("--variant=paper", "--gen_learning_rate=0.0015", "--dis_positives=fixed")
+    cfg = parsed_flags("--variant=paper", "--gen_learning_rate=0.0015", "--dis_positives=fixed", "--goal_normalize",
+                       "--seq_len=40", "--dis_filter_sizes=1,2", "--dis_num_filters=3,4")
     assert run_flags.variant_overrides(cfg) == [
-        "note: --gen_learning_rate=0.0015 (given) overrides --variant=paper's 0.001"]
+        "note: --dis_filter_sizes=1,2 (given) overrides --variant=paper's "
+        "--dis_filter_sizes=1,2,3,4,5,6,7,8,9,10,16,20,30,40",
+        "note: --dis_num_filters=3,4 (given) overrides --variant=paper's "
+        "--dis_num_filters=100,200,200,200,200,100,100,100,100,100,160,160,160,160",
+        "note: --goal_normalize (given) overrides --variant=paper's --nogoal_normalize"]
+    cfg = parsed_flags("--variant=paper", "--gen_learning_rate=0.0015")
+    assert run_flags.variant_overrides(cfg) == [
+        "note: --gen_learning_rate=0.0015 (given) overrides --variant=paper's --gen_learning_rate=0.001"]
