@@ -17,8 +17,9 @@ from leakgan_tf.train import Trainer
 from synthetic_oracle.model import OracleLSTM
 from tests.helpers import np_features, tiny_config
 
-T, B, V = 8, 4, 30           # tiny_config: seq_len, batch, vocab
-NUM = 16                     # tiny_config: num_samples (D round size, MLE set size)
+_TINY = tiny_config()
+T, B, V = _TINY.seq_len, _TINY.batch_size, _TINY.vocab_size
+NUM = _TINY.num_samples      # D round size, MLE set size
 HUGE = 1e5                   # an inverse temperature that turns sampling into argmax
 
 
