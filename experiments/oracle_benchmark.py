@@ -32,8 +32,9 @@ The full protocol is the defaults: 10 pretraining blocks and 100 adversarial
 iterations (the original's TOTAL_BATCH is 800, but the README's logs stop at 85 and 91
 iterations, experiment-log40.txt at 120, and their best points lie at 45-90), 9,984
 samples everywhere, without --extra_flags. A report is marked full only then
-(--shared_pretraining and --methods subsets are stated in the report beside it). Writes experiments/results/oracle_<L>.json,
-PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
+(--shared_pretraining and --methods subsets are stated in the report beside it).
+
+Writes experiments/results/oracle_<L>.json, PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
 oracle section of docs/results.md.
 """
 import argparse
@@ -120,9 +121,8 @@ def evaluate(logdir, out, generated_num, report_only=False):
     if not latest or not (logdir / "config.json").exists():
         sys.exit(f"error: {logdir} holds no finished run (no checkpoint or config.json); pass the logdir of a "
                  f"pretraining run, or rerun this command without --pretrained_L to pretrain")
-    batch = config_of(logdir)["batch_size"]
     cached = json.loads(out.read_text()) if out.exists() else {}
-    if cached.get("checkpoint") == latest and cached.get("num_samples") == generated_num // batch * batch:
+    if cached.get("checkpoint") == latest and cached.get("num_samples") == num_samples(generated_num, logdir):
         return cached
     cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}",
            f"--generated_num={generated_num}"]
@@ -162,6 +162,12 @@ def trajectory(logdir, prefix):
 
 def config_of(logdir):
     return json.loads((pathlib.Path(logdir) / "config.json").read_text())
+
+
+def num_samples(generated_num, logdir):
+    """Samples a run scores for generated_num: whole batches, as Config.num_samples."""
+    batch = config_of(logdir)["batch_size"]
+    return generated_num // batch * batch
 
 
 def run_length(args, length, out):
@@ -218,8 +224,7 @@ def run_length(args, length, out):
     samples = {"mle": scores["num_samples"]}
     for variant in ("code", "paper"):
         if variant in results and (out / variant / "config.json").exists():
-            branch = config_of(out / variant)
-            samples[variant] = branch["generated_num"] // branch["batch_size"] * branch["batch_size"]
+            samples[variant] = num_samples(config_of(out / variant)["generated_num"], out / variant)
     return dict(length=length, protocol=dict(protocol(args, pretrained, blocks), samples_per_score=samples),
                 results=results,
                 wall_seconds_this_invocation={k: round(v) for k, v in timing.items()},

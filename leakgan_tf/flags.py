@@ -121,6 +121,7 @@ def variant_overrides(cfg):
     override a value --variant would set, e.g. a learning rate in a flagfile."""
     if cfg.variant == "code":
         return []
+
     def shown(name, value):
         if isinstance(value, bool):
             return f"--{'' if value else 'no'}{name}"

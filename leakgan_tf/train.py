@@ -134,10 +134,11 @@ class Trainer:
         if not latest:
             raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
-        self._check_same_model_meaning(pathlib.Path(latest).parent.parent / "config.json", latest)
+        source_run = pathlib.Path(latest).parent.parent
+        self._check_same_model_meaning(source_run / "config.json", latest)
         self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
         inherit = getattr(self.source, "inherit", None)  # sources written before inherit() keep their own data
-        for line in inherit(pathlib.Path(latest).parent.parent) if inherit else []:
+        for line in inherit(source_run) if inherit else []:
             self.progress.log("init", line)
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
