@@ -87,7 +87,8 @@ class LeakGAN:
         self.discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
         self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
         self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
-        self._nll_batch = tf.function(lambda x: -tf.reduce_mean(self.generator.teacher_forced(x).log_probs))
+        self._nll_batch = tf.function(lambda x, beta: -tf.reduce_mean(self.generator.teacher_forced(x, beta=beta)
+                                                                       .log_probs))
 
     def _variables(self, optimizer_name):
         if optimizer_name == "discriminator":
@@ -198,11 +199,13 @@ class LeakGAN:
             reals = tf.zeros([self.cfg.batch_size, self.cfg.seq_len], tf.int32)
         return self._adversarial_step(seed, tf.constant(reals, tf.int32), tf.constant(num_reals, tf.int32))
 
-    def nll(self, tokens):
+    def nll(self, tokens, beta=1.0):
         """The generator's mean per-token NLL (nats) of int tokens [N, T], teacher
-        forced, over the first N // B · B rows (G0 fixes the batch size)."""
+        forced, over the first N // B · B rows (G0 fixes the batch size), under its
+        distribution at inverse temperature β (1 = the trained distribution)."""
         b = self.cfg.batch_size
-        values = [self._nll_batch(tf.constant(tokens[i:i + b])) for i in range(0, len(tokens) // b * b, b)]
+        beta = tf.constant(beta, tf.float32)
+        values = [self._nll_batch(tf.constant(tokens[i:i + b]), beta) for i in range(0, len(tokens) // b * b, b)]
         return float(np.mean(values))
 
     # ------------------------------------------------------------------ sampling

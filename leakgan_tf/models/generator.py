@@ -77,9 +77,11 @@ class Generator:
         self.prefix = prefix_features or PlainPrefixFeatures(discriminator)
 
     # ---------------------------------------------------------------- teacher forcing
-    def teacher_forced(self, tokens, features=None, goal_offset=None):
+    def teacher_forced(self, tokens, features=None, goal_offset=None, beta=None):
         """tokens int [B, T] -> TeacherForced (spec §4.4). goal_offset: the first G0
-        row of these tokens when they are a replica's share of a batch.
+        row of these tokens when they are a replica's share of a batch. beta: an
+        inverse temperature for log_probs (logits × β, the distribution sampling at
+        β draws from); None = 1, the training distribution.
 
         segment_goals[:, k], the goal the Manager is judged on for segment k
         (paired with f_{c(k+1)} − f_{ck}):
@@ -111,6 +113,8 @@ class Generator:
         logits = self.worker.logits(tf.reshape(wh, [-1, wh.shape[-1]]), tf.reshape(w, [-1, w.shape[-1]]),
                                     (kernel, bias))
         logits = tf.reshape(logits, [batch, T, -1])
+        if beta is not None:
+            logits = logits * beta
         log_p = tf.gather(tf.nn.log_softmax(logits), tokens, batch_dims=2)
         block_start = features[:, 0:T:c]                                # f_{ck}, k = 0..K−1
         return TeacherForced(

@@ -1,0 +1,82 @@
+"""The quality-diversity sweep: NLL at an inverse temperature, the sweep's rows,
+and `leakgan_tf.evaluate --betas` on a tiny trained run."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from leakgan_tf import sweep
+from leakgan_tf.config import make_config
+from leakgan_tf.leakgan import LeakGAN
+from leakgan_tf.sources import OracleSource
+from synthetic_oracle.model import OracleLSTM
+from tests.test_cli import TINY_FLAGS, assert_one_line_error, cli
+
+TINY = dict(vocab_size=30, seq_len=8, batch_size=4, gen_emb_dim=6, gen_hidden_dim=5, goal_size=3, step_size=2,
+            dis_emb_dim=5, dis_filter_sizes=(1, 2, 3, 8), dis_num_filters=(3, 4, 2, 3), generated_num=16,
+            sample_batch=8, extended_eval=True, xla_phases=())
+
+
+def test_log_probs_at_beta_are_the_tempered_softmax():
+    """Rows that share a prefix and differ in the last token: at β the log-prob
+    differences are β times those at 1, and over the whole vocabulary the
+    probabilities sum to 1 (softmax(β · logits))."""
+    gan = LeakGAN(make_config(**TINY))
+    prefix = np.random.default_rng(0).integers(0, 30, size=7)
+    rows = np.array([np.append(prefix, v) for v in range(30)] + [np.append(prefix, 0)] * 2, np.int32)  # 32 = 8 B
+    last = {}
+    for beta in (1.0, 2.5):
+        lp = np.concatenate([gan.generator.teacher_forced(tf.constant(rows[i:i + 4]), beta=beta).log_probs[:, -1]
+                             for i in range(0, 32, 4)])[:30]
+        last[beta] = lp
+        assert abs(np.exp(lp).sum() - 1) < 1e-4
+    np.testing.assert_allclose(last[2.5] - last[2.5][0], 2.5 * (last[1.0] - last[1.0][0]), atol=2e-4)
+    assert abs(gan.nll(rows, 1.0) - gan.nll(rows)) < 1e-7
+    assert abs(gan.nll(rows, 2.5) - gan.nll(rows)) > 1e-3
+
+
+def test_sweep_rows_share_one_sampling_seed_and_score_the_test_set(tmp_path):
+    cfg = make_config(**TINY, oracle_seed=1, oracle_emb_dim=4, oracle_hidden_dim=4)
+    gan = LeakGAN(cfg)
+    source = OracleSource(OracleLSTM.from_seed(1, 30, 4, 4), cfg, tmp_path)
+    rows = sweep.temperature_sweep(gan, source, [0.5, 1.0, 3.0], 16, seed=7)
+    assert [r["beta"] for r in rows] == [0.5, 1.0, 3.0]
+    for r in rows:
+        gan.rng.reset_from_seed(7)
+        samples = gan.generate(16, r["beta"])
+        assert r["nll_oracle"] == pytest.approx(source.oracle.nll(samples), abs=1e-6)
+        assert r["nll_test"] == pytest.approx(gan.nll(source.test_set(), r["beta"]), abs=1e-6)
+        assert 0 < r["distinct4"] <= 1
+    assert rows[0]["nll_test"] != rows[2]["nll_test"]
+    png = sweep.plot_sweeps({"tiny": rows}, tmp_path / "sweep.png")
+    if png is not None:
+        assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_betas_writes_the_sweep_and_its_plot(tmp_path):
+    flagfile = tmp_path / "tiny.cfg"
+    flagfile.write_text(TINY_FLAGS.replace("--adversarial_iterations=6", "--adversarial_iterations=1")
+                        + f"--logdir={tmp_path / 'run'}\n--extended_eval\n")
+    assert cli(f"--flagfile={flagfile}").returncode == 0
+    out, png = tmp_path / "eval.json", tmp_path / "sweep.png"
+    result = cli(f"--logdir={tmp_path / 'run'}", "--betas=0.5,1.0,2", f"--out={out}", f"--plot={png}",
+                 module="leakgan_tf.evaluate")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(out.read_text())
+    assert [r["beta"] for r in scores["sweep"]] == [0.5, 1.0, 2.0]
+    # NLL-test at β = 1 is the protocol's NLL-test (same held-out rows, same model).
+    assert scores["sweep"][1]["nll_test"] == pytest.approx(scores["nll_test"], abs=1e-6)
+    assert "samples per β" in scores["sweep_protocol"]
+    pytest.importorskip("matplotlib")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--betas=0"], "must be > 0"),
+    (["--betas=-1.5"], "must be > 0"),
+    (["--betas=warm"], "not a number"),
+    (["--plot=x.png"], "pass --betas"),
+])
+def test_evaluate_rejects_bad_betas(tmp_path, args, fragment):
+    assert_one_line_error(cli(f"--logdir={tmp_path}", *args, module="leakgan_tf.evaluate"), fragment)
