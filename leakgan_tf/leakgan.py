@@ -16,14 +16,10 @@ import keras
 import tensorflow as tf
 
 from leakgan_tf import losses, rewards
+from leakgan_tf.optimizers import adam
 from leakgan_tf.models import Discriminator, Manager, Worker
 from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
-
-
-def adam(learning_rate, clip=None):
-    """TF1 AdamOptimizer defaults (ε = 1e-8), optional global-norm clipping."""
-    return keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8, global_clipnorm=clip)
 
 
 def make_strategy(name):
