@@ -5,7 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
-from leakgan_tf.models.ops import to_dtype
+from leakgan_tf.models.ops import conv1d_valid, to_dtype
 
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
 REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
@@ -66,7 +66,7 @@ class Discriminator(keras.Model):
         """Max-over-time conv features before the highway: [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         x = low(self.embed(tokens))
-        feats = [tf.reduce_max(tf.nn.relu(tf.nn.conv1d(x, low(k), 1, "VALID") + low(b)), axis=1)
+        feats = [tf.reduce_max(tf.nn.relu(conv1d_valid(x, low(k)) + low(b)), axis=1)
                  for k, b in zip(self.conv_kernels, self.conv_biases)]
         return tf.concat(feats, axis=-1)
 
