@@ -1,11 +1,12 @@
-"""conv1d_valid: the discriminator's convolution with its own gradient, equal to
-tf.nn.conv1d's (value and both gradients) at tiny and at the length-20 sizes."""
+"""conv1d_valid and matmul, the discriminator's convolution and highway matmul
+with gradients of their own: equal to tf.nn.conv1d's and tf.matmul's (value and
+both gradients) at tiny and at the length-20 sizes."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
-from leakgan_tf.models.ops import conv1d_valid
+from leakgan_tf.models.ops import conv1d_valid, matmul
 
 
 def grads(conv, x, kernel, upstream):
@@ -40,3 +41,15 @@ def test_conv1d_valid_gradient_reaches_every_position():
     x, kernel = tf.ones([1, 6, 2]), tf.ones([3, 2, 1])
     dx = grads(conv1d_valid, x, kernel, tf.ones([1, 4, 1]))[1]
     np.testing.assert_array_equal(dx.numpy()[0, :, 0], [1, 2, 3, 3, 2, 1])
+
+
+@pytest.mark.parametrize("rows,inputs,outputs", [(3, 5, 4), (64, 1720, 1720)])  # tiny; the length-20 highway
+def test_matmul_equals_tf_matmul(rows, inputs, outputs):
+    rng = np.random.default_rng(inputs)
+    x = tf.constant(rng.normal(size=(rows, inputs)), tf.float32)
+    w = tf.constant(rng.normal(0, 0.03, (inputs, outputs)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(rows, outputs)), tf.float32)
+    ours, reference = grads(matmul, x, w, upstream), grads(tf.matmul, x, w, upstream)
+    for name, a, b in zip(("value", "input gradient", "weight gradient"), ours, reference):
+        scale = float(tf.reduce_max(tf.abs(b)))
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=2e-6 * max(scale, 1.0), err_msg=name)

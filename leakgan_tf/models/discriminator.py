@@ -5,7 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
-from leakgan_tf.models.ops import conv1d_valid, to_dtype
+from leakgan_tf.models.ops import conv1d_valid, matmul, to_dtype
 
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
 REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
@@ -74,8 +74,8 @@ class Discriminator(keras.Model):
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         pooled = low(pooled)
-        t = tf.sigmoid(tf.matmul(pooled, low(self.gate_kernel)) + low(self.gate_bias))
-        g = tf.nn.relu(tf.matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
+        t = tf.sigmoid(matmul(pooled, low(self.gate_kernel)) + low(self.gate_bias))
+        g = tf.nn.relu(matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
         return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
     def features(self, tokens, training=False):

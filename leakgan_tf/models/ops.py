@@ -44,3 +44,20 @@ def _conv1d_valid(x, kernel):
         return dx, tf.reshape(dk, [h, e, n])
 
     return y, grad
+
+
+def matmul(x, w):
+    """x [N, I] · w [I, O] -> [N, O], tf.matmul with its input gradient computed
+    as (w · dyᵀ)ᵀ instead of dy · wᵀ: on this CPU (oneDNN, float32) the
+    transposed-weight form ran at about a quarter of the matmul rate for the
+    highway's [64, 1720] · [1720, 1720]ᵀ, the other form near the full rate.
+    The weight gradient is xᵀ · dy, as tf.matmul's."""
+    return _matmul(tf.convert_to_tensor(x), tf.convert_to_tensor(w))
+
+
+@tf.custom_gradient
+def _matmul(x, w):
+    def grad(dy):
+        return tf.transpose(tf.matmul(w, dy, transpose_b=True)), tf.matmul(x, dy, transpose_a=True)
+
+    return tf.matmul(x, w), grad
