@@ -1,41 +1,54 @@
-"""The oracle benchmark: MLE, LeakGAN (code variant) and LeakGAN (paper variant)
-on the length-20 oracle of the paper and the fixed length-40 oracle, under one
-protocol, beside the paper's Table 1 and the repository's logs.
+"""The oracle benchmark: MLE, LeakGAN (code variant, two seeds) and LeakGAN (paper
+variant) on the length-20 oracle of the paper and the fixed length-40 oracle, under
+one protocol, beside the paper's Table 1 and the repository's logs, with
+quality-diversity curves over the inverse temperature.
 
-  python experiments/oracle_benchmark.py --out=/path/to/bench            # full protocol (GPU-sized)
-  python experiments/oracle_benchmark.py --out=DIR --lengths=20 \\
-      --pretrain_blocks=2 --adversarial_iterations=10 --eval_every=5        # a shortened protocol
+  python experiments/oracle_benchmark.py --out=/path/to/bench --lengths=20   # full protocol (issue 14)
+  python experiments/oracle_benchmark.py --out=DIR --lengths=20 --seeds=88 --methods=mle,code \
+      --pretrain_blocks=2 --adversarial_iterations=10 --mle_epochs=0 --betas=  # a shortened protocol
+  python experiments/oracle_benchmark.py --out=DIR --lengths=20 --report_only  # tables of what is on disk
 
-Per length L it runs (each a `leakgan_tf.main` subprocess with its own logdir
-under --out, so rerunning the command resumes whatever was interrupted):
+Per length L it runs (each a `leakgan_tf.main` or `leakgan_tf.evaluate`
+subprocess with its own logdir under --out/len<L>, so rerunning the command
+resumes whatever was interrupted):
 
   pretrain_code   pretraining only, --variant=code (or --pretrained_L=DIR: an
-                  existing run's logdir is used instead)
+                  existing run's logdir is used instead); one per seed
+  mle             the MLE baseline: pretrain_code's final generator, scored
+                  with leakgan_tf.evaluate (it never sees a reward)
+  mle_continued   that generator after --mle_epochs more MLE-only epochs (no D
+                  rounds), scored the same way: does more MLE alone catch up?
+  code            --init_from pretrain_code, --adversarial_iterations iterations
+                  (the first seed) or --other_iterations (every further seed:
+                  seed<S>/pretrain_code and seed<S>/code, the seed spread)
   pretrain_paper  pretraining only, --variant=paper (skipped with
                   --shared_pretraining: the paper branch then starts from
                   pretrain_code and keeps its model shapes and its goal
-                  normalisation, so it measures the paper's training
-                  procedure on the code's model)
-  mle             the MLE baseline: pretrain_code's final generator, scored
-                  with leakgan_tf.evaluate (it never sees a reward)
-  code, paper     --init_from the pretraining, then adversarial_iterations
-                  iterations of that variant, scored every eval_every
+                  normalisation)
+  paper           --init_from pretrain_paper, --other_iterations iterations
+  sweep_<run>     leakgan_tf.evaluate --betas on the final checkpoints of mle,
+                  mle_continued, code and paper: NLL-oracle against NLL-test
+                  at each β (leakgan_tf.sweep)
 
 Every score uses the same protocol (--extended_eval): NLL-oracle at the run's
 β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on held-out oracle samples,
 distinct-4 at both β, each over --generated_num samples rounded down to a multiple
 of the batch (9,984 in the full protocol, as the original's 10,000). A branch keeps
 its pretraining run's MLE set and test set (their first --generated_num rows), and
-the MLE row is scored with the same sample count as the branches.
+the MLE rows are scored with the same sample count as the branches. Each seed
+draws its own MLE set and test set.
 
-The full protocol is the defaults: 10 pretraining blocks and 100 adversarial
-iterations (the original's TOTAL_BATCH is 800, but the README's logs stop at 85 and 91
-iterations, experiment-log40.txt at 120, and their best points lie at 45-90), 9,984
-samples everywhere, without --extra_flags. A report is marked full only then
-(--shared_pretraining and --methods subsets are stated in the report beside it).
+The full protocol is the defaults: 10 pretraining blocks, 100 adversarial iterations
+for the first seed and 50 for the second seed and the paper variant (the original's
+TOTAL_BATCH is 800, but the README's logs stop at 85 and 91 iterations,
+experiment-log40.txt at 120, and their best points lie at 45-90), 50 continued MLE
+epochs, 9,984 samples everywhere, without --extra_flags. A report is marked full only
+then, and only once the first seed's code run has all its iterations; every table
+says how many iterations each run has so far.
 
-Writes experiments/results/oracle_<L>.json, PNG plots when matplotlib is installed (pip install -e .[experiments]) and the
-oracle section of docs/results.md.
+Writes experiments/results/oracle_<L>.json, PNG plots when matplotlib is installed
+(pip install -e .[experiments]): oracle_<L>.png (trajectories) and
+oracle_<L>_sweep.png (the β sweep), and the oracle section of docs/results.md.
 """
 import argparse
 import json
@@ -75,6 +88,7 @@ REFERENCE = {
                                           100: 7.173, 105: 7.363, 110: 7.129, 115: 7.021, 120: 7.031}),
              ground_truth="4.184 (the README's random oracle; ours is seed 40: 4.195)"),
 }
+DEFAULT_SEED = 88  # Config.seed, the original's SEED
 METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll")
 MARK_BEGIN, MARK_END = "<!-- oracle-benchmark:begin -->", "<!-- oracle-benchmark:end -->"
 
@@ -85,7 +99,18 @@ def parse_args(argv=None):
     p.add_argument("--lengths", default="20,40")
     p.add_argument("--methods", default="mle,code,paper")
     p.add_argument("--pretrain_blocks", type=int, default=10)
-    p.add_argument("--adversarial_iterations", type=int, default=100)
+    p.add_argument("--adversarial_iterations", type=int, default=100,
+                   help="iterations of the code variant for the first of --seeds")
+    p.add_argument("--other_iterations", type=int, default=50,
+                   help="iterations of the paper variant and of the code variant for the other seeds")
+    p.add_argument("--seeds", default=str(88) + ",89",
+                   help="seeds of the code variant (pretraining + adversarial); the first gets the MLE rows, the "
+                        "paper variant and the sweep; seed 88 (the original's) lives in len<L>/, others in "
+                        "len<L>/seed<S>/")
+    p.add_argument("--mle_epochs", type=int, default=50,
+                   help="MLE-only epochs after pretraining for the continued MLE row (0: none)")
+    p.add_argument("--betas", default="0.8,1.0,1.2,1.5,2.0",
+                   help="inverse temperatures of the quality-diversity sweep of the final checkpoints ('' : none)")
     p.add_argument("--eval_every", type=int, default=5)
     p.add_argument("--generated_num", type=int, default=10000, help="samples per evaluation and D round")
     p.add_argument("--shared_pretraining", action="store_true",
@@ -93,7 +118,9 @@ def parse_args(argv=None):
     p.add_argument("--pretrained_20", default="", help="use this finished code-variant pretraining run (logdir)")
     p.add_argument("--pretrained_40", default="")
     p.add_argument("--extra_flags", default="", help="more leakgan_tf.main flags for every run, space-separated")
-    p.add_argument("--report_only", action="store_true", help="only collect results from finished runs")
+    p.add_argument("--report_only", action="store_true",
+                   help="only collect results from the runs on disk (finished or still running); trains and scores "
+                        "nothing")
     p.add_argument("--results_dir", default=str(REPO / "experiments" / "results"))
     p.add_argument("--docs", default=str(REPO / "docs" / "results.md"))
     return p.parse_args(argv)
@@ -112,9 +139,10 @@ def run_main(logdir, length, flags, log):
     return time.time() - t0
 
 
-def evaluate(logdir, out, generated_num, report_only=False):
-    """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples,
-    cached in out (kept while it names that checkpoint and that sample count)."""
+def evaluate(logdir, out, generated_num, betas=()):
+    """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
+    (and a β sweep when betas are given), cached in out: kept while it names that
+    checkpoint, that sample count and those β."""
     import tensorflow as tf
     logdir = pathlib.Path(logdir)
     latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
@@ -122,18 +150,24 @@ def evaluate(logdir, out, generated_num, report_only=False):
         sys.exit(f"error: {logdir} holds no finished run (no checkpoint or config.json); pass the logdir of a "
                  f"pretraining run, or rerun this command without --pretrained_L to pretrain")
     cached = json.loads(out.read_text()) if out.exists() else {}
-    if cached.get("checkpoint") == latest and cached.get("num_samples") == num_samples(generated_num, logdir):
+    swept = [r["beta"] for r in cached.get("sweep", [])]
+    if cached.get("checkpoint") == latest and cached.get("num_samples") == num_samples(generated_num, logdir) \
+            and swept == [float(b) for b in betas]:
         return cached
-    cmd = [sys.executable, "-m", "leakgan_tf.evaluate", f"--logdir={logdir}", f"--out={out}",
-           f"--generated_num={generated_num}"]
-    if report_only:
-        sys.exit(f"error: {out} does not hold the MLE row for {latest} at --generated_num={generated_num} "
-                 f"(it has {cached.get('num_samples')} samples of {cached.get('checkpoint')}); pass the "
-                 f"--generated_num the runs used, or run without --report_only to score it")
-    print("$", " ".join(cmd), flush=True)
-    if subprocess.call(cmd, cwd=REPO, stdout=subprocess.DEVNULL):
-        sys.exit(f"error: {' '.join(cmd)} failed")
-    return json.loads(out.read_text())
+    # In this process (one TensorFlow start-up for all scores), as `python -m leakgan_tf.evaluate
+    # --logdir=LOGDIR --generated_num=N [--betas=...] --out=OUT` would.
+    from leakgan_tf import data
+    from leakgan_tf.evaluate import evaluate_run
+    print(f"$ python -m leakgan_tf.evaluate --logdir={logdir} --generated_num={generated_num} --out={out}"
+          + (f" --betas={','.join(map(str, betas))}" if betas else ""), flush=True)
+    from leakgan_tf.errors import UserError
+    try:
+        scores = evaluate_run(str(logdir), 0, generated_num, [float(b) for b in betas])
+    except UserError as e:
+        sys.exit(f"error: scoring {logdir}: {e}")
+    with data.atomic_write(out) as f:
+        f.write(json.dumps(scores, indent=1) + "\n")
+    return scores
 
 
 def scalars(logdir, prefix):
@@ -170,76 +204,185 @@ def num_samples(generated_num, logdir):
     return generated_num // batch * batch
 
 
+def seed_dir(out, seed):
+    """Where one seed's runs live: the default seed (88, the original's) at the top of
+    the length's folder, any other seed under seed<S>/."""
+    return out if seed == DEFAULT_SEED else out / f"seed{seed}"
+
+
+def finished(logdir):
+    return (pathlib.Path(logdir) / "config.json").exists() and bool(
+        __import__("tensorflow").train.latest_checkpoint(str(pathlib.Path(logdir) / "checkpoints")))
+
+
 def run_length(args, length, out):
+    """Runs (or resumes) every run of one length that the arguments ask for, then
+    collects the report from what is on disk (--report_only: collect only)."""
     out.mkdir(parents=True, exist_ok=True)
     methods = args.methods.split(",")
-    common = [f"--generated_num={args.generated_num}", f"--eval_every={args.eval_every}",
-              *args.extra_flags.split()]
-    pretrained = getattr(args, f"pretrained_{length}") or str(out / "pretrain_code")
+    seeds = [int(s) for s in args.seeds.split(",")]
     timing = {}
-    if not args.report_only and not getattr(args, f"pretrained_{length}"):
-        timing["pretrain_code"] = run_main(pretrained, length, ["--variant=code", f"--pretrain_blocks="
-                                                                f"{args.pretrain_blocks}", "--adversarial_iterations=0",
-                                                                *common], out / "pretrain_code.log")
-    paper_init, paper_shapes = str(out / "pretrain_paper"), []
-    if args.shared_pretraining:
-        base = config_of(pretrained)
-        paper_init = pretrained
-        # The paper variant's training on the pretrained model: its shapes and its goal
-        # normalisation (the same weights without l2n sample far sharper and collapse).
-        paper_shapes = [f"--dis_filter_sizes={','.join(map(str, base['dis_filter_sizes']))}",
-                        f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}",
-                        "--goal_normalize" if base["goal_normalize"] else "--nogoal_normalize"]
-    elif "paper" in methods and not args.report_only:
-        timing["pretrain_paper"] = run_main(paper_init, length, ["--variant=paper", f"--pretrain_blocks="
-                                                                 f"{args.pretrain_blocks}",
-                                                                 "--adversarial_iterations=0", *common],
-                                            out / "pretrain_paper.log")
-    # The pretrained generator, scored: the MLE baseline, and the position branches start from
-    # (a --pretrained_L run may have been stopped after fewer blocks than its config names).
-    scores = evaluate(pretrained, out / "mle_eval.json", args.generated_num, args.report_only)
-    if scores["iterations_done"]:
-        sys.exit(f"error: {pretrained} has {scores['iterations_done']} adversarial iterations; pass a run that "
-                 f"only pretrained (its checkpoint after the last pretraining block)")
-    blocks = scores["blocks_done"]
-    results = {}
-    if "mle" in methods:
-        results["mle"] = dict(logdir=pretrained, final=scores, pretraining=trajectory(pretrained, "pretrain"))
-    for variant in ("code", "paper"):
-        if variant not in methods:
+    for rank, seed in enumerate(seeds):
+        sub = seed_dir(out, seed)
+        sub.mkdir(parents=True, exist_ok=True)
+        common = [f"--generated_num={args.generated_num}", f"--eval_every={args.eval_every}", f"--seed={seed}",
+                  *args.extra_flags.split()]
+        given = getattr(args, f"pretrained_{length}") if seed == DEFAULT_SEED else ""
+        pretrained = given or str(sub / "pretrain_code")
+        if args.report_only:
             continue
-        logdir = out / variant
-        init = pretrained if variant == "code" else paper_init
-        if not args.report_only:
-            flags = [f"--variant={variant}", f"--init_from={init}", f"--pretrain_blocks={blocks}",
-                     f"--adversarial_iterations={args.adversarial_iterations}", *common]
-            timing[variant] = run_main(logdir, length, flags + (paper_shapes if variant == "paper" else []),
-                                       out / f"{variant}.log")
-        results[variant] = dict(logdir=str(logdir), init_from=init, adversarial=trajectory(logdir, "adversarial"),
-                                pretraining=trajectory(init, "pretrain"))
-        if results[variant]["adversarial"]:
-            results[variant]["final"] = results[variant]["adversarial"][-1]
-    # Samples per score: the MLE row is scored by leakgan_tf.evaluate, the branches in
-    # training, both with --generated_num (read back from each run, not assumed).
-    samples = {"mle": scores["num_samples"]}
-    for variant in ("code", "paper"):
-        if variant in results and (out / variant / "config.json").exists():
-            samples[variant] = num_samples(config_of(out / variant)["generated_num"], out / variant)
-    return dict(length=length, protocol=dict(protocol(args, pretrained, blocks), samples_per_score=samples),
-                results=results,
-                wall_seconds_this_invocation={k: round(v) for k, v in timing.items()},
-                reference=REFERENCE[length])
+        if not given:
+            timing[f"pretrain_code{tag(seed)}"] = run_main(
+                pretrained, length, ["--variant=code", f"--pretrain_blocks={args.pretrain_blocks}",
+                                     "--adversarial_iterations=0", *common], sub / "pretrain_code.log")
+        scores = evaluate(pretrained, sub / "mle_eval.json", args.generated_num)
+        if scores["iterations_done"]:
+            sys.exit(f"error: {pretrained} has {scores['iterations_done']} adversarial iterations; pass a run that "
+                     f"only pretrained (its checkpoint after the last pretraining block)")
+        blocks = scores["blocks_done"]
+        iterations = args.adversarial_iterations if rank == 0 else args.other_iterations
+        if "code" in methods:
+            timing[f"code{tag(seed)}"] = run_main(
+                sub / "code", length, ["--variant=code", f"--init_from={pretrained}", f"--pretrain_blocks={blocks}",
+                                       f"--adversarial_iterations={iterations}", *common], sub / "code.log")
+        if rank:
+            continue  # further seeds: the code variant only (seed-to-seed spread)
+        if "mle" in methods and args.mle_epochs:
+            # The MLE row's continuation: the same generator, args.mle_epochs more MLE epochs (no D, no reward).
+            evals = ",".join(str(e) for e in range(args.eval_every - 1, args.mle_epochs, args.eval_every))
+            timing["mle_continued"] = run_main(
+                sub / "mle_continued", length,
+                [*common, "--variant=code", f"--init_from={pretrained}", f"--pretrain_blocks={blocks + 1}",
+                 "--pretrain_d_rounds=0", f"--pretrain_g_epochs={args.mle_epochs}",  # after --extra_flags: these win
+                 f"--pretrain_eval_epochs={evals or args.mle_epochs - 1}", "--adversarial_iterations=0"],
+                sub / "mle_continued.log")
+            evaluate(sub / "mle_continued", sub / "mle_continued_eval.json", args.generated_num)
+        if "paper" in methods:
+            paper_init, paper_flags = str(sub / "pretrain_paper"), []
+            if args.shared_pretraining:
+                base = config_of(pretrained)
+                paper_init = pretrained
+                # The paper variant's training on the pretrained model: its shapes and its goal
+                # normalisation (the same weights without l2n sample far sharper and collapse).
+                paper_flags = [f"--dis_filter_sizes={','.join(map(str, base['dis_filter_sizes']))}",
+                               f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}",
+                               "--goal_normalize" if base["goal_normalize"] else "--nogoal_normalize"]
+            else:
+                timing["pretrain_paper"] = run_main(paper_init, length, [
+                    "--variant=paper", f"--pretrain_blocks={args.pretrain_blocks}", "--adversarial_iterations=0",
+                    *common], sub / "pretrain_paper.log")
+            timing["paper"] = run_main(sub / "paper", length, [
+                "--variant=paper", f"--init_from={paper_init}", f"--pretrain_blocks={blocks}",
+                f"--adversarial_iterations={args.other_iterations}", *common, *paper_flags], sub / "paper.log")
+        betas = [b for b in args.betas.split(",") if b]
+        if betas:
+            for name in SWEPT:
+                logdir = sweep_logdir(name, sub, pretrained)
+                if finished(logdir):
+                    evaluate(logdir, sub / f"sweep_{name}.json", args.generated_num, betas=betas)
+    report = collect(args, length, out)
+    report["wall_seconds_this_invocation"] = {k: round(v) for k, v in timing.items()}
+    return report
 
 
-def protocol(args, pretrained, blocks):
-    cfg = config_of(pretrained)
-    return dict(pretrain_blocks=blocks, pretrain_blocks_configured=cfg["pretrain_blocks"],
-                pretrain_epochs_per_block=cfg["pretrain_g_epochs"],
-                pretrain_d_rounds=cfg["pretrain_d_rounds"], adversarial_iterations=args.adversarial_iterations,
-                eval_every=args.eval_every, eval_beta=cfg["eval_beta"], shared_pretraining=bool(args.shared_pretraining),
-                full_protocol=blocks >= 10 and cfg["generated_num"] >= 10000 and args.adversarial_iterations >= 90
-                and args.generated_num >= 10000 and not args.extra_flags.split(),
-                oracle=cfg["oracle_params"] or f"seed {cfg['oracle_seed']}")
+SWEPT = ("mle", "mle_continued", "code", "paper")
+
+
+def tag(seed):
+    return "" if seed == DEFAULT_SEED else f"_seed{seed}"
+
+
+def sweep_logdir(name, sub, pretrained):
+    return pathlib.Path(pretrained) if name == "mle" else sub / name
+
+
+def cached(path):
+    return json.loads(pathlib.Path(path).read_text()) if pathlib.Path(path).exists() else None
+
+
+def collect(args, length, out):
+    """The report of one length from the run folders under out: every run found
+    (finished or not), its trajectory, final scores, busy time and β sweep."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    main_sub = seed_dir(out, seeds[0])
+    pretrained = getattr(args, f"pretrained_{length}") if seeds[0] == DEFAULT_SEED else ""
+    pretrained = pretrained or str(main_sub / "pretrain_code")
+    results = {}
+    mle = cached(main_sub / "mle_eval.json")
+    if mle:
+        results["mle"] = dict(logdir=pretrained, final=mle, pretraining=trajectory(pretrained, "pretrain"),
+                              busy_seconds=busy_seconds(pretrained))
+    cont = main_sub / "mle_continued"
+    if (cont / "config.json").exists():
+        epochs0 = config_of(cont)["pretrain_g_epochs"] * (config_of(cont)["pretrain_blocks"] - 1)
+        results["mle_continued"] = dict(
+            logdir=str(cont), init_from=pretrained,
+            epochs=[dict(r, epochs_after_pretraining=r["step"] - epochs0 + 1) for r in trajectory(cont, "pretrain")],
+            busy_seconds=busy_seconds(cont))
+        final = cached(main_sub / "mle_continued_eval.json")
+        if final:
+            results["mle_continued"]["final"] = final
+    names = [("code", main_sub / "code", pretrained, args.adversarial_iterations)]
+    names += [(f"code_seed{s}", seed_dir(out, s) / "code", str(seed_dir(out, s) / "pretrain_code"),
+               args.other_iterations) for s in seeds[1:]]
+    paper_init = pretrained if args.shared_pretraining else str(main_sub / "pretrain_paper")
+    names.append(("paper", main_sub / "paper", paper_init, args.other_iterations))
+    for name, logdir, init, target in names:
+        if not (logdir / "config.json").exists():
+            continue
+        cfg = config_of(logdir)
+        res = dict(logdir=str(logdir), init_from=init, seed=cfg["seed"], target_iterations=target,
+                   adversarial=trajectory(logdir, "adversarial"), pretraining=trajectory(init, "pretrain"),
+                   busy_seconds=busy_seconds(logdir), pretrain_busy_seconds=busy_seconds(init),
+                   samples_per_score=num_samples(cfg["generated_num"], logdir))
+        if res["adversarial"]:
+            res["final"] = res["adversarial"][-1]
+        results[name] = res
+    for name in SWEPT:
+        sweep = cached(main_sub / f"sweep_{name}.json")
+        if sweep and name in results and "sweep" in sweep:
+            results[name]["sweep"] = sweep["sweep"]
+            results[name]["sweep_protocol"] = sweep["sweep_protocol"]
+    blocks = mle["blocks_done"] if mle else 0
+    samples = {k: v.get("samples_per_score", (v.get("final") or {}).get("num_samples")) for k, v in results.items()}
+    return dict(length=length, protocol=dict(protocol(args, pretrained, blocks, results),
+                                             samples_per_score={k: v for k, v in samples.items() if v}),
+                results=results, reference=REFERENCE[length])
+
+
+def busy_seconds(logdir):
+    """Seconds the run spent in its units (D rounds, MLE epochs, G steps,
+    evaluations), summed from its events: the run's time without the pauses
+    between sessions (a unit that was redone after a kill counts once)."""
+    from tensorboard.backend.event_processing import event_accumulator
+    import tensorflow as tf
+    if not pathlib.Path(logdir).exists():
+        return None
+    acc = event_accumulator.EventAccumulator(str(logdir), size_guidance={"tensors": 0})
+    acc.Reload()
+    total = 0.0
+    for tag in acc.Tags()["tensors"]:
+        if tag.endswith("seconds"):
+            total += sum({e.step: float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)}.values())
+    return round(total)
+
+
+def protocol(args, pretrained, blocks, results):
+    cfg = config_of(pretrained) if (pathlib.Path(pretrained) / "config.json").exists() else {}
+    done = lambda name: len(results.get(name, {}).get("adversarial", [])) and (  # noqa: E731
+        results[name]["adversarial"][-1]["step"] + 1)
+    full_flags = (cfg.get("pretrain_blocks", 0) >= 10 and cfg.get("generated_num", 0) >= 10000
+                  and args.generated_num >= 10000 and args.adversarial_iterations >= 100
+                  and args.other_iterations >= 50 and not args.extra_flags.split() and not args.shared_pretraining)
+    return dict(pretrain_blocks=blocks, pretrain_blocks_configured=cfg.get("pretrain_blocks"),
+                pretrain_epochs_per_block=cfg.get("pretrain_g_epochs"),
+                pretrain_d_rounds=cfg.get("pretrain_d_rounds"), adversarial_iterations=args.adversarial_iterations,
+                other_iterations=args.other_iterations, mle_epochs=args.mle_epochs, seeds=args.seeds,
+                eval_every=args.eval_every, eval_beta=cfg.get("eval_beta"),
+                shared_pretraining=bool(args.shared_pretraining),
+                full_flags=full_flags, full_protocol=full_flags and (done("code") or 0) >= args.adversarial_iterations
+                and all((done(n) or 0) >= args.other_iterations for n in results if n == "paper" or "seed" in n),
+                oracle=(cfg.get("oracle_params") or f"seed {cfg.get('oracle_seed')}") if cfg else "?")
 
 
 def plot(report, path):
@@ -252,13 +395,15 @@ def plot(report, path):
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric, title in ((axes[0], "nll_oracle", "NLL-oracle (β_eval)"), (axes[1], "nll_test", "NLL-test")):
-        for name in ("code", "paper"):
-            rows = [r for r in report["results"].get(name, {}).get("adversarial", []) if metric in r]
+        for name in adversarial_runs(report["results"]):
+            rows = [r for r in report["results"][name]["adversarial"] if metric in r]
             if rows:
-                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", label=f"LeakGAN {name}")
-        mle = report["results"].get("mle", {}).get("final", {})
-        if metric in mle:
-            ax.axhline(mle[metric], color="gray", linestyle="--", label="MLE (end of pretraining)")
+                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", markersize=3,
+                        label=label_of(name, report["results"][name]))
+        for name, style in (("mle", "--"), ("mle_continued", "-.")):
+            final = report["results"].get(name, {}).get("final", {})
+            if metric in final:
+                ax.axhline(final[metric], color="gray", linestyle=style, label=label_of(name, {}))
         if metric == "nll_oracle":
             for (name, log), style in zip(repo_logs(report["reference"]), ("-", ":")):
                 ax.plot(list(log), list(log.values()), color="black", alpha=0.5, linestyle=style, label=name)
@@ -285,43 +430,133 @@ def fmt(value, digits=3):
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def adversarial_runs(results):
+    """Names of the adversarial runs in a report, in table order."""
+    return [n for n in ["code"] + sorted(k for k in results if k.startswith("code_seed")) + ["paper"] if n in results]
+
+
+def label_of(name, res):
+    if name == "mle":
+        return "MLE (end of pretraining)"
+    if name == "mle_continued":
+        return "MLE + continued MLE epochs"
+    seed = f", seed {res['seed']}" if "seed" in res else ""
+    return f"LeakGAN, {'paper' if name == 'paper' else 'code'} variant{seed}"
+
+
+def hours(seconds):
+    return "–" if not seconds else f"{seconds / 3600:.1f} h"
+
+
+def plot_sweep(report, path):
+    """The β sweeps of a report in one PNG (leakgan_tf.sweep.plot_sweeps)."""
+    from leakgan_tf import sweep
+    curves = {label_of(name, res): res["sweep"] for name, res in report["results"].items() if res.get("sweep")}
+    if not curves:
+        return None
+    return sweep.plot_sweeps(curves, path, title=f"length {report['length']}: quality–diversity over β")
+
+
 def markdown(reports):
     lines = [MARK_BEGIN, "", "Written by `experiments/oracle_benchmark.py` from the runs' event files.", ""]
     for rep in reports:
-        p, res = rep["protocol"], rep["results"]
-        short = "" if p["full_protocol"] else " — **SHORTENED PROTOCOL**"
-        lines += [f"#### Length {rep['length']}{short}", "",
-                  f"Oracle {p['oracle']}; pretraining {p['pretrain_blocks']} blocks × ({p['pretrain_d_rounds']} D "
-                  f"rounds + {p['pretrain_epochs_per_block']} MLE epochs); {p['adversarial_iterations']} adversarial "
-                  f"iterations, scored every {p['eval_every']}; samples per score: "
-                  + ", ".join(f"{k} {v:,}" for k, v in p["samples_per_score"].items()) + "; "
-                  f"shared pretraining: {p['shared_pretraining']}.", "",
-                  "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
-                  "distinct-4 β=1.0 | paper Table 1 (MLE at β=1.0, LeakGAN at β=1.5) |",
-                  "|---|---|---|---|---|---|---|---|"]
-        paper = rep["reference"]["paper"]
-        for name, label, ref in (("mle", "MLE (pretrained generator)", paper["mle"]),
-                                 ("code", "LeakGAN, code variant", paper["leakgan"]),
-                                 ("paper", "LeakGAN, paper variant" + (" (code's goal normalisation, shared "
-                                           "pretraining)" if p["shared_pretraining"] else ""), paper["leakgan"])):
-            final = res.get(name, {}).get("final")
-            if not final:
-                continue
-            its = "0" if name == "mle" else str(final.get("step", 0) + 1)
-            lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
-                         f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
-                         f"{fmt(final.get('distinct4_beta1'))} | {ref} |")
-        logs = repo_logs(rep["reference"])
-        code = {r["step"]: r.get("nll_oracle") for r in res.get("code", {}).get("adversarial", [])}
-        shared = [s for s in sorted(code) if s in logs[0][1]]
-        if shared:
-            refs = lambda s: " / ".join(fmt(log[s]) for _, log in logs if s in log)  # noqa: E731
-            lines += ["", "Code variant against the repository's logs at the same iterations (NLL-oracle β=1.5; "
-                      + " / ".join(name for name, _ in logs) + "): "
-                      + ", ".join(f"{s}: {fmt(code[s])} (repo {refs(s)})" for s in shared) + "."]
-        lines.append("")
+        lines += length_section(rep)
     lines.append(MARK_END)
     return "\n".join(lines)
+
+
+def length_section(rep):
+    p, res = rep["protocol"], rep["results"]
+    short = "" if p["full_protocol"] else " — full protocol, **runs not finished**" if p.get("full_flags") \
+        else " — **SHORTENED PROTOCOL**"
+    samples = ", ".join(f"{k} {v:,}" for k, v in p["samples_per_score"].items())
+    lines = [f"#### Length {rep['length']}{short}", "",
+             f"Oracle {p['oracle']}; pretraining {p['pretrain_blocks']} blocks × ({p['pretrain_d_rounds']} D "
+             f"rounds + {p['pretrain_epochs_per_block']} MLE epochs); adversarial iterations: "
+             f"{p['adversarial_iterations']} for the first seed's code variant, {p.get('other_iterations', '–')} "
+             f"for the other runs; scored every {p['eval_every']}; samples per score: {samples}; "
+             f"shared pretraining: {p['shared_pretraining']}. Busy time: the seconds of a run's units (D rounds, "
+             f"MLE epochs, G steps, evaluations) from its events, on this 2-core CPU, shared with other jobs.", "",
+             "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
+             "distinct-4 β=1.0 | paper Table 1 (MLE at β=1.0, LeakGAN at β=1.5) | busy time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    paper = rep["reference"]["paper"]
+    for name in ["mle", "mle_continued"] + adversarial_runs(res):
+        final = res.get(name, {}).get("final")
+        if not final:
+            continue
+        if name.startswith("mle"):
+            epochs = res[name].get("epochs") or [{"epochs_after_pretraining": "?"}]
+            its = "0" if name == "mle" else f"0, +{epochs[-1]['epochs_after_pretraining']} MLE epochs"
+            busy = res[name].get("busy_seconds")
+        else:
+            its = f"{final.get('step', 0) + 1} of {res[name]['target_iterations']}"
+            busy = (res[name].get("busy_seconds") or 0) + (res[name].get("pretrain_busy_seconds") or 0)
+        label = label_of(name, res[name]) + (" (code's goal normalisation, shared pretraining)"
+                                             if name == "paper" and p["shared_pretraining"] else "")
+        ref = paper["mle"] if name.startswith("mle") else paper["leakgan"]
+        lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
+                     f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
+                     f"{fmt(final.get('distinct4_beta1'))} | {ref} | {hours(busy)} |")
+    logs = repo_logs(rep["reference"])
+    for name in adversarial_runs(res):
+        rows = res[name]["adversarial"]
+        if not rows:
+            continue
+        lines += ["", f"{label_of(name, res[name])}, by adversarial iteration (NLL-oracle, per token, nats; the "
+                      f"repository's logs at β = 1.5):", "",
+                  "| iteration | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
+                  + " | ".join(n for n, _ in logs) + " |",
+                  "|---|---|---|---|---|" + "---|" * len(logs)]
+        for r in rows:
+            lines.append(f"| {r['step']} | {fmt(r.get('nll_oracle'))} | {fmt(r.get('nll_oracle_beta1'))} | "
+                         f"{fmt(r.get('nll_test'))} | {fmt(r.get('distinct4'))} | "
+                         + " | ".join(fmt(log.get(r["step"])) for _, log in logs) + " |")
+    lines += spread_lines(res, logs)
+    cont = res.get("mle_continued", {}).get("epochs")
+    if cont:
+        lines += ["", "The pretrained generator trained on with MLE only (no D rounds, no reward), by MLE epochs "
+                      "after the end of pretraining:", "",
+                  "| MLE epochs after pretraining | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test |", "|---|---|---|---|"]
+        mle = res.get("mle", {}).get("final", {})
+        if mle:
+            lines.append(f"| 0 | {fmt(mle.get('nll_oracle'))} | {fmt(mle.get('nll_oracle_beta1'))} | "
+                         f"{fmt(mle.get('nll_test'))} |")
+        for r in cont:
+            lines.append(f"| {r['epochs_after_pretraining']} | {fmt(r.get('nll_oracle'))} | "
+                         f"{fmt(r.get('nll_oracle_beta1'))} | {fmt(r.get('nll_test'))} |")
+    swept = [(name, r) for name, r in res.items() if r.get("sweep")]
+    if swept:
+        lines += ["", f"Quality–diversity over the inverse temperature β ({swept[0][1]['sweep_protocol']}); "
+                      f"plot `experiments/results/oracle_{rep['length']}_sweep.png`:", "",
+                  "| run | β | NLL-oracle | NLL-test at β | distinct-4 |", "|---|---|---|---|---|"]
+        for name, r in swept:
+            for row in r["sweep"]:
+                lines.append(f"| {label_of(name, r)} | {row['beta']:g} | {fmt(row.get('nll_oracle'))} | "
+                             f"{fmt(row['nll_test'])} | {fmt(row['distinct4'])} |")
+    lines.append("")
+    return lines
+
+
+def spread_lines(res, logs):
+    """The seed spread of the code variant beside the spread of the repository's two logs."""
+    code = {r["step"]: r.get("nll_oracle") for r in res.get("code", {}).get("adversarial", [])}
+    others = [n for n in adversarial_runs(res) if n.startswith("code_seed")]
+    if not code or not others:
+        return []
+    other = {r["step"]: r.get("nll_oracle") for r in res[others[0]]["adversarial"]}
+    shared = [s for s in sorted(code) if s in other and code[s] is not None and other[s] is not None]
+    if not shared:
+        return []
+    ours = [abs(code[s] - other[s]) for s in shared]
+    repo = [abs(logs[0][1][s] - logs[1][1][s]) for s in shared if len(logs) > 1 and s in logs[0][1] and s in logs[1][1]]
+    line = (f"Seed spread (NLL-oracle β=1.5, seeds {res['code'].get('seed')} and {res[others[0]].get('seed')}, "
+            f"iterations {shared[0]}–{shared[-1]}): mean |difference| {sum(ours) / len(ours):.3f}, largest "
+            f"{max(ours):.3f}")
+    if repo:
+        line += f"; between the repository's two logs at the same iterations: mean {sum(repo) / len(repo):.3f}, " \
+                f"largest {max(repo):.3f}"
+    return ["", line + "."]
 
 
 def write_docs(path, section):
@@ -352,8 +587,10 @@ def main(argv=None):
         if length not in FLAGFILES:
             sys.exit(f"error: --lengths must be 20 and/or 40, got {length}")
         rep = run_length(args, length, pathlib.Path(args.out) / f"len{length}")
-        png = plot(rep, pathlib.Path(args.results_dir) / f"oracle_{length}.png")
-        rep["plot"] = str(png.relative_to(REPO)) if png and REPO in png.parents else (str(png) if png else None)
+        for key, png in (("plot", plot(rep, pathlib.Path(args.results_dir) / f"oracle_{length}.png")),
+                         ("sweep_plot", plot_sweep(rep, pathlib.Path(args.results_dir) / f"oracle_{length}_sweep.png"))):
+            png = pathlib.Path(png) if png else None
+            rep[key] = str(png.relative_to(REPO)) if png and REPO in png.parents else (str(png) if png else None)
         with data.atomic_write(pathlib.Path(args.results_dir) / f"oracle_{length}.json") as f:
             json.dump(rep, f, indent=1)
         reports.append(rep)

@@ -15,8 +15,9 @@ TINY = ("--seq_len=8 --step_size=2 --vocab_size=30 --batch_size=4 --gen_emb_dim=
 def bench(tmp_path, *extra):
     cmd = [sys.executable, "experiments/oracle_benchmark.py", f"--out={tmp_path / 'runs'}", "--lengths=40",
            "--pretrain_blocks=1", "--adversarial_iterations=2", "--eval_every=1", "--generated_num=32",
+           "--seeds=88,5", "--other_iterations=2", "--mle_epochs=2", "--betas=1.0,2",
            f"--extra_flags={TINY}", f"--results_dir={tmp_path / 'results'}", f"--docs={tmp_path / 'results.md'}", *extra]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
 
 
 def test_benchmark_runs_all_methods_and_reports(tmp_path):
@@ -25,23 +26,40 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((tmp_path / "results" / "oracle_40.json").read_text())  # the folder is made
     res = report["results"]
-    assert set(res) == {"mle", "code", "paper"}
+    assert set(res) == {"mle", "mle_continued", "code", "code_seed5", "paper"}
     for key in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4"):
         assert res["mle"]["final"][key] > 0, key
     for name in ("code", "paper"):
         assert [r["step"] for r in res[name]["adversarial"]] == [0, 1]
         assert res[name]["final"]["nll_test"] > 0
     assert res["paper"]["init_from"] == res["mle"]["logdir"]
+    assert res["code_seed5"]["seed"] == 5 and res["code"]["seed"] == 88
+    assert res["code_seed5"]["init_from"].endswith("len40/seed5/pretrain_code")
+    # The continued MLE row: 2 more MLE epochs without D rounds, scored after each.
+    assert [r["epochs_after_pretraining"] for r in res["mle_continued"]["epochs"]] == [1, 2]
+    cont_cfg = json.loads((tmp_path / "runs" / "len40" / "mle_continued" / "config.json").read_text())
+    assert cont_cfg["pretrain_d_rounds"] == 0 and cont_cfg["adversarial_iterations"] == 0
+    assert res["mle_continued"]["final"]["nll_oracle"] > 0
+    assert res["mle_continued"]["final"]["checkpoint"] != res["mle"]["final"]["checkpoint"]
+    for name in ("mle", "mle_continued", "code", "paper"):
+        assert [r["beta"] for r in res[name]["sweep"]] == [1.0, 2.0], name
+    assert all(res[name]["busy_seconds"] > 0 for name in ("mle", "code", "code_seed5", "paper"))
     paper_cfg = json.loads((tmp_path / "runs" / "len40" / "paper" / "config.json").read_text())
     assert paper_cfg["variant"] == "paper" and paper_cfg["goal_normalize"] is True  # kept from the shared pretraining
     assert report["protocol"]["full_protocol"] is False
     if report["plot"]:  # matplotlib installed (the experiments extra)
         assert (tmp_path / "results" / "oracle_40.png").stat().st_size > 0
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["oracle_40.json"] + (
-        ["oracle_40.png"] if report["plot"] else [])  # no temporary file left behind
-    assert report["protocol"]["samples_per_score"] == {"mle": 32, "code": 32, "paper": 32}
+        ["oracle_40.png", "oracle_40_sweep.png"] if report["plot"] else [])  # no temporary file left behind
+    assert report["protocol"]["samples_per_score"] == {"mle": 32, "mle_continued": 32, "code": 32, "code_seed5": 32,
+                                                       "paper": 32}
     docs = (tmp_path / "results.md").read_text()
     assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs
+    assert "Seed spread (NLL-oracle β=1.5, seeds 88 and 5, iterations 0–1)" in docs
+    assert "| 2 of 2 |" in docs and "+2 MLE epochs" in docs and "Quality–diversity" in docs
+    # --report_only collects the same tables from disk without running or scoring anything.
+    only = bench(tmp_path, "--shared_pretraining", "--report_only")
+    assert only.returncode == 0 and "$ " not in only.stdout, only.stdout[-2000:] + only.stderr[-2000:]
     # A rerun finds every run finished: nothing is trained again, the section is replaced, not appended.
     before = (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text()
     again = bench(tmp_path, "--shared_pretraining")
