@@ -85,13 +85,19 @@ def short_report(ob, length, results):
 
 def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
     ob = report_module()
-    results = {"code": {"final": {"step": 9, "nll_oracle": 7.7},
-                        "adversarial": [{"step": 0, "nll_oracle": 8.2}, {"step": 5, "nll_oracle": 8.0}]}}
+    results = {"code": {"final": {"step": 9, "nll_oracle": 7.7}, "seed": 88, "target_iterations": 100,
+                        "adversarial": [{"step": 0, "nll_oracle": 8.2}, {"step": 5, "nll_oracle": 8.0}]},
+               "code_seed89": {"seed": 89, "target_iterations": 50,
+                               "adversarial": [{"step": 0, "nll_oracle": 8.3}, {"step": 5, "nll_oracle": 7.9}]}}
     text = ob.markdown([short_report(ob, 20, results)])
-    assert "0: 8.200 (repo 8.242 / 8.217), 5: 8.000 (repo 7.884 / 7.649)" in text
+    assert "| 0 | 8.200 | – | – | – | 8.242 | 8.217 |" in text and "| 5 | 8.000 | – | – | – | 7.884 | 7.649 |" in text
+    assert "| LeakGAN, code variant, seed 88 | 10 of 100 |" in text
+    # seeds differ by 0.1 at both iterations; the repo logs by 0.025 and 0.235
+    assert "mean |difference| 0.100, largest 0.100; between the repository's two logs at the same iterations: " \
+           "mean 0.130, largest 0.235" in text
     text40 = ob.markdown([short_report(ob, 40, results)])
-    assert "0: 8.200 (repo 9.294 / 9.036), 5: 8.000 (repo 8.891 / 8.721)" in text40
-    assert "repo log / repo experiment-log40.txt" in text40
+    assert "| 0 | 8.200 | – | – | – | 9.294 | 9.036 |" in text40 and "| 5 | 8.000 | – | – | – | 8.891 | 8.721 |" in text40
+    assert "| repo log | repo experiment-log40.txt |" in text40
 
 
 def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):
