@@ -156,7 +156,7 @@ def test_smoke_against_the_original(tmp_path):
             assert pair["original"]["seconds"] > 0 and pair["ours"]["seconds"] > 0
             assert pair["ratio"] == pytest.approx(pair["original"]["seconds"] / pair["ours"]["seconds"], rel=1e-2)
             assert len(pair["original"]["loadavg_before"]) == 3
-        assert entry["median_ratio"] == pytest.approx(float(np.median([p["ratio"] for p in entry["pairs"]])))
+        assert entry["median_ratio"] == pytest.approx(float(np.median([p["ratio"] for p in entry["pairs"]])), abs=1e-3)
     screened = report["screening"]
     assert screened["adversarial_iteration"]["fastest"] == report["phases"]["adversarial_iteration"]["original_config"]
     for phase in ("generation", "mle_epoch", "d_epoch", "adversarial_step"):
