@@ -132,19 +132,17 @@ def config_for(length, path, growth=False):
     return make_config(preset, seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
 
 
-def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):
-    """Seconds per phase for one length and feature path (D epoch is path-free)."""
-    from synthetic_oracle.model import OracleLSTM
-    cfg = config_for(length, path, growth)
-    gan = LeakGAN(cfg)
-    oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
+def phase_work(cfg, gan, oracle, fraction=1.0):
+    """{phase: (run, scale)} for generation, mle_epoch, d_epoch, adversarial_step
+    and nll_eval: run() does `fraction` of the phase's work (at least one batch;
+    adversarial_step is always one step) on random tokens, and its seconds ×
+    scale estimate the whole phase. Shared with experiments/bench_original.py."""
     rng = np.random.default_rng(0)
     real = rng.integers(0, cfg.vocab_size, size=(cfg.num_samples, cfg.seq_len)).astype(np.int32)
     labels = tf.constant(np.tile(np.array([1, 0], np.int32), cfg.batch_size // 2))
     batches = cfg.num_samples // cfg.batch_size
-    frac = 0.1 if quick else 1.0  # quick mode times a fraction of each phase and scales it up
-    n_mle, n_d = max(1, int(batches * frac)), max(1, int(2 * batches * frac))
-    gen_rows = max(cfg.sample_batch, int(cfg.num_samples * frac) // cfg.sample_batch * cfg.sample_batch)
+    n_mle, n_d = max(1, int(batches * fraction)), max(1, int(2 * batches * fraction))
+    gen_rows = max(cfg.sample_batch, int(cfg.num_samples * fraction) // cfg.sample_batch * cfg.sample_batch)
     x_batches = [tf.constant(real[i * cfg.batch_size:(i + 1) * cfg.batch_size]) for i in range(batches)]
 
     def mle():
@@ -158,15 +156,31 @@ def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None)
     def nll_eval():
         oracle.nll(gan.generate(gen_rows, cfg.eval_beta))
 
-    timers = {
-        "generation": lambda: timed(lambda: gan.generate(gen_rows, cfg.eval_beta)) * cfg.num_samples / gen_rows,
-        "mle_epoch": lambda: timed(mle) * batches / n_mle,
-        "d_epoch": lambda: d_seconds if d_seconds is not None else timed(d_epoch) * 2 * batches / n_d,
-        "adversarial_step": lambda: timed(lambda: gan.adversarial_step(gan.next_seed())["goal_loss"].numpy(),
-                                          repeats=3),
-        "nll_eval": lambda: timed(nll_eval) * cfg.num_samples / gen_rows,
+    return {
+        "generation": (lambda: gan.generate(gen_rows, cfg.eval_beta), cfg.num_samples / gen_rows),
+        "mle_epoch": (mle, batches / n_mle),
+        "d_epoch": (d_epoch, 2 * batches / n_d),
+        "adversarial_step": (lambda: gan.adversarial_step(gan.next_seed())["goal_loss"].numpy(), 1.0),
+        "nll_eval": (nll_eval, cfg.num_samples / gen_rows),
     }
-    seconds = {phase: timer() for phase, timer in timers.items() if phases is None or phase in phases}
+
+
+def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):
+    """Seconds per phase for one length and feature path (D epoch is path-free)."""
+    from synthetic_oracle.model import OracleLSTM
+    cfg = config_for(length, path, growth)
+    gan = LeakGAN(cfg)
+    oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
+    work = phase_work(cfg, gan, oracle, 0.1 if quick else 1.0)  # quick: a fraction of each phase, scaled up
+    repeats = {"adversarial_step": 3}
+
+    def timer(phase):
+        if phase == "d_epoch" and d_seconds is not None:
+            return d_seconds
+        run, scale = work[phase]
+        return timed(run, repeats.get(phase, 1)) * scale
+
+    seconds = {phase: timer(phase) for phase in work if phases is None or phase in phases}
     if {"adversarial_step", "generation", "d_epoch"} <= set(seconds):
         seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
             seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
