@@ -60,6 +60,8 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from leakgan_tf.config import Config  # noqa: E402  (TensorFlow-free)
+from leakgan_tf.sweep import DEFAULT_BETAS  # noqa: E402  (TensorFlow-free)
 
 FLAGFILES = {20: "experiments/synthetic_len20.cfg", 40: "experiments/synthetic_len40.cfg"}
 # Paper Table 1 (NLL-oracle; LeakGAN at β = 1.5, baselines at β = 1.0) and the
@@ -88,7 +90,7 @@ REFERENCE = {
                                           100: 7.173, 105: 7.363, 110: 7.129, 115: 7.021, 120: 7.031}),
              ground_truth="4.184 (the README's random oracle; ours is seed 40: 4.195)"),
 }
-DEFAULT_SEED = 88  # Config.seed, the original's SEED
+DEFAULT_SEED = Config.seed  # 88, the original's SEED
 METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll")
 MARK_BEGIN, MARK_END = "<!-- oracle-benchmark:begin -->", "<!-- oracle-benchmark:end -->"
 
@@ -103,13 +105,13 @@ def parse_args(argv=None):
                    help="iterations of the code variant for the first of --seeds")
     p.add_argument("--other_iterations", type=int, default=50,
                    help="iterations of the paper variant and of the code variant for the other seeds")
-    p.add_argument("--seeds", default=str(88) + ",89",
+    p.add_argument("--seeds", default=f"{DEFAULT_SEED},{DEFAULT_SEED + 1}",
                    help="seeds of the code variant (pretraining + adversarial); the first gets the MLE rows, the "
                         "paper variant and the sweep; seed 88 (the original's) lives in len<L>/, others in "
                         "len<L>/seed<S>/")
     p.add_argument("--mle_epochs", type=int, default=50,
                    help="MLE-only epochs after pretraining for the continued MLE row (0: none)")
-    p.add_argument("--betas", default="0.8,1.0,1.2,1.5,2.0",
+    p.add_argument("--betas", default=",".join(map(str, DEFAULT_BETAS)),
                    help="inverse temperatures of the quality-diversity sweep of the final checkpoints ('' : none)")
     p.add_argument("--eval_every", type=int, default=5)
     p.add_argument("--generated_num", type=int, default=10000, help="samples per evaluation and D round")
@@ -149,7 +151,7 @@ def evaluate(logdir, out, generated_num, betas=()):
     if not latest or not (logdir / "config.json").exists():
         sys.exit(f"error: {logdir} holds no finished run (no checkpoint or config.json); pass the logdir of a "
                  f"pretraining run, or rerun this command without --pretrained_L to pretrain")
-    cached = json.loads(out.read_text()) if out.exists() else {}
+    cached = read_json(out) or {}
     swept = [r["beta"] for r in cached.get("sweep", [])]
     if cached.get("checkpoint") == latest and cached.get("num_samples") == num_samples(generated_num, logdir) \
             and swept == [float(b) for b in betas]:
@@ -211,8 +213,10 @@ def seed_dir(out, seed):
 
 
 def finished(logdir):
+    """True when logdir holds a run's settings and at least one checkpoint."""
+    import tensorflow as tf
     return (pathlib.Path(logdir) / "config.json").exists() and bool(
-        __import__("tensorflow").train.latest_checkpoint(str(pathlib.Path(logdir) / "checkpoints")))
+        tf.train.latest_checkpoint(str(pathlib.Path(logdir) / "checkpoints")))
 
 
 def run_length(args, length, out):
@@ -296,7 +300,8 @@ def sweep_logdir(name, sub, pretrained):
     return pathlib.Path(pretrained) if name == "mle" else sub / name
 
 
-def cached(path):
+def read_json(path):
+    """The JSON object saved at path, or None when there is none."""
     return json.loads(pathlib.Path(path).read_text()) if pathlib.Path(path).exists() else None
 
 
@@ -308,7 +313,7 @@ def collect(args, length, out):
     pretrained = getattr(args, f"pretrained_{length}") if seeds[0] == DEFAULT_SEED else ""
     pretrained = pretrained or str(main_sub / "pretrain_code")
     results = {}
-    mle = cached(main_sub / "mle_eval.json")
+    mle = read_json(main_sub / "mle_eval.json")
     if mle:
         results["mle"] = dict(logdir=pretrained, final=mle, pretraining=trajectory(pretrained, "pretrain"),
                               busy_seconds=busy_seconds(pretrained))
@@ -319,7 +324,7 @@ def collect(args, length, out):
             logdir=str(cont), init_from=pretrained,
             epochs=[dict(r, epochs_after_pretraining=r["step"] - epochs0 + 1) for r in trajectory(cont, "pretrain")],
             busy_seconds=busy_seconds(cont))
-        final = cached(main_sub / "mle_continued_eval.json")
+        final = read_json(main_sub / "mle_continued_eval.json")
         if final:
             results["mle_continued"]["final"] = final
     names = [("code", main_sub / "code", pretrained, args.adversarial_iterations)]
@@ -339,7 +344,7 @@ def collect(args, length, out):
             res["final"] = res["adversarial"][-1]
         results[name] = res
     for name in SWEPT:
-        sweep = cached(main_sub / f"sweep_{name}.json")
+        sweep = read_json(main_sub / f"sweep_{name}.json")
         if sweep and name in results and "sweep" in sweep:
             results[name]["sweep"] = sweep["sweep"]
             results[name]["sweep_protocol"] = sweep["sweep_protocol"]

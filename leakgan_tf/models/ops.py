@@ -48,7 +48,7 @@ def _conv1d_valid(x, kernel):
 
 def matmul(x, w):
     """x [N, I] · w [I, O] -> [N, O], tf.matmul with its input gradient computed
-    as (w · dyᵀ)ᵀ instead of dy · wᵀ: on this CPU (oneDNN, float32) the
+    as (w · dyᵀ)ᵀ instead of dy · wᵀ: on this CPU (TF 2.21 defaults, float32) the
     transposed-weight form ran at about a quarter of the matmul rate for the
     highway's [64, 1720] · [1720, 1720]ᵀ, the other form near the full rate.
     The weight gradient is xᵀ · dy, as tf.matmul's."""
