@@ -28,6 +28,40 @@ CHOICES = dict(
 )
 
 
+# The valid range of every numeric field (tuples: of each element). validate()
+# checks them all; tests/test_ranges.py checks that every numeric field is here.
+SEED_LIMIT = 2 ** 32  # numpy and Keras seeds are unsigned 32-bit
+RANGES = dict(
+    vocab_size=">=1", seq_len=">=1", batch_size=">=1", gen_emb_dim=">=1", gen_hidden_dim=">=1",
+    goal_size=">=1", step_size=">=1", start_token=">=0", dis_emb_dim=">=1", dis_filter_sizes=">=1",
+    dis_num_filters=">=1", dis_dropout_keep_prob="(0,1]", dis_l2_lambda=">=0",
+    gen_learning_rate=">0", dis_learning_rate=">0", grad_clip=">0",
+    eval_beta=">0", adv_beta_early=">0", adv_beta_early_steps=">=0", adv_beta=">0", rollout_beta=">0",
+    generated_num=">=1", pretrain_blocks=">=0", pretrain_d_rounds=">=0", d_epochs=">=0",
+    pretrain_g_epochs=">=0", pretrain_eval_epochs=">=0", adversarial_iterations=">=0", rollout_num=">=1",
+    adv_d_rounds=">=0", eval_every=">=1", interleave_mle_every=">=0", mle_epoch_fraction="(0,1]",
+    sample_batch=">=1", oracle_seed="seed", oracle_emb_dim=">=1", oracle_hidden_dim=">=1",
+    min_count=">=0", max_vocab=">=0", test_fraction="(0,1)", seed="seed", rescale_delta=">=0",
+)
+_RULES = {
+    ">=0": (lambda v: v >= 0, "must be >= 0"),
+    ">=1": (lambda v: v >= 1, "must be >= 1"),
+    ">0": (lambda v: v > 0, "must be > 0"),
+    "(0,1]": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    "(0,1)": (lambda v: 0 < v < 1, "must be in (0, 1)"),
+    "seed": (lambda v: 0 <= v < SEED_LIMIT, f"must be in [0, {SEED_LIMIT}) (an unsigned 32-bit seed)"),
+}
+
+
+def check_range(name, value, rule):
+    """Raises UserError if value (or, for a tuple, any element) breaks rule (see RANGES)."""
+    ok, what = _RULES[rule]
+    for v in value if isinstance(value, tuple) else (value,):
+        if not ok(v):
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            raise UserError(f"--{name}={shown} {'has an element that ' if isinstance(value, tuple) else ''}{what}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     # --- model (spec §1, §2)
@@ -125,16 +159,8 @@ class Config:
 
     def validate(self):
         """Raises UserError naming the first bad value and how to fix it."""
-        positive = ["vocab_size", "seq_len", "batch_size", "gen_emb_dim", "gen_hidden_dim", "goal_size",
-                    "step_size", "dis_emb_dim", "generated_num", "rollout_num", "sample_batch"]
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise UserError(f"--{name}={getattr(self, name)} must be positive")
-        nonneg = ["pretrain_blocks", "pretrain_d_rounds", "d_epochs", "pretrain_g_epochs",
-                  "adversarial_iterations", "adv_d_rounds", "eval_every", "interleave_mle_every"]
-        for name in nonneg:
-            if getattr(self, name) < 0:
-                raise UserError(f"--{name}={getattr(self, name)} must be >= 0")
+        for name, rule in RANGES.items():
+            check_range(name, getattr(self, name), rule)
         if self.seq_len % self.step_size:
             raise UserError(f"--step_size={self.step_size} must divide --seq_len={self.seq_len}")
         if not 0 <= self.start_token < self.vocab_size:
@@ -142,14 +168,6 @@ class Config:
         widths = [h for h, _ in zip(self.dis_filter_sizes, self.dis_num_filters)]
         if not widths or max(widths) > self.seq_len or min(widths) < 1:
             raise UserError(f"--dis_filter_sizes={list(widths)} must be between 1 and --seq_len={self.seq_len}")
-        if min(self.dis_num_filters) < 1:
-            raise UserError("--dis_num_filters must all be positive")
-        if not 0.0 < self.dis_dropout_keep_prob <= 1.0:
-            raise UserError(f"--dis_dropout_keep_prob={self.dis_dropout_keep_prob} must be in (0, 1]")
-        for name in ["gen_learning_rate", "dis_learning_rate", "grad_clip", "eval_beta", "adv_beta",
-                     "adv_beta_early", "rollout_beta"]:
-            if getattr(self, name) <= 0:
-                raise UserError(f"--{name}={getattr(self, name)} must be positive")
         choices = dict(distribute=("none", "mirrored", "multiworker"), dataset=("oracle", "text", "tfds"),
                        tokenizer=("nltk", "wordpunct", "whitespace"), too_long=("drop", "truncate"),
                        oov=("unk", "drop"))
@@ -168,10 +186,6 @@ class Config:
         if unknown:
             raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; "
                             f"choose from discriminator, pretrain, sampling, adversarial")
-        if not 0.0 < self.test_fraction < 1.0:
-            raise UserError(f"--test_fraction={self.test_fraction} must be in (0, 1)")
-        if not 0.0 < self.mle_epoch_fraction <= 1.0:
-            raise UserError(f"--mle_epoch_fraction={self.mle_epoch_fraction} must be in (0, 1]")
         if self.compute_dtype not in ("float32", "bfloat16"):
             raise UserError(f"--compute_dtype={self.compute_dtype!r} must be float32 or bfloat16 (mixed precision: "
                             f"bfloat16 convolutions and large matmuls, float32 weights and losses)")
@@ -192,12 +206,6 @@ class Config:
                 raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")
         if not isinstance(self.goal_normalize, bool):
             raise UserError(f"--goal_normalize={self.goal_normalize!r} must be true or false")
-        if self.rescale_delta < 0:
-            raise UserError(f"--rescale_delta={self.rescale_delta} must be >= 0 (0 = 16 for ladder, 12 for rank)")
-        if self.adv_beta_early_steps < 0:
-            raise UserError(f"--adv_beta_early_steps={self.adv_beta_early_steps} must be >= 0")
-        if self.dis_l2_lambda < 0:
-            raise UserError(f"--dis_l2_lambda={self.dis_l2_lambda} must be >= 0")
         return self
 
 

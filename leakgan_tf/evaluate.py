@@ -20,14 +20,16 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
 
 from absl import flags  # noqa: E402
 
 from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 
 flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
-flags.DEFINE_integer("seed", 0, "seed of the evaluation samples")
+flags.DEFINE_integer("seed", 0, "seed of the evaluation samples (and of the held-out rows' order)", lower_bound=0)
 flags.DEFINE_string("out", "", "also write the JSON here")
 flags.DEFINE_integer("generated_num", 0, "samples to score (rounded down to a multiple of the batch size; "
                      "0 = the run's --generated_num); oracle runs score NLL-test on as many held-out samples",

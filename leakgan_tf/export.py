@@ -8,25 +8,25 @@ from leakgan_tf import text
 class ExportedGenerator(tf.Module):
     """The generator with the discriminator whose features it leaks.
 
-    generate(num: int32 [], beta: float32 [], seed: int64 []) ->
+    generate(num: int [], beta: float32 [], seed: int []) ->
       {"ids": int32 [num, T], "text": string [num] (with a vocabulary; pads and
       everything after <eos> removed, tokens joined by spaces)}
+    num and seed may be int32 or int64 (tensors or Python ints). The rows equal
+    `python -m leakgan_tf.sample --seed S --beta B --num N --ids` on the same
+    checkpoint (Generator.sample_seeded; chunks of the run's sample_batch rows).
     """
 
     def __init__(self, gan, vocab=None):
         super().__init__()
         self.discriminator, self.manager, self.worker = gan.discriminator, gan.manager, gan.worker
         self._generator = gan.generator
-        self._batch, self._seq_len = gan.cfg.batch_size, gan.cfg.seq_len
+        self._chunk, self._seq_len = gan.cfg.sample_batch, gan.cfg.seq_len
         self.vocab = tf.constant(vocab.tokens if vocab is not None else [], tf.string)
         self._has_vocab = vocab is not None
+        self.generate = tf.function(self._generate)
 
-    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num"),
-                                  tf.TensorSpec([], tf.float32, name="beta"),
-                                  tf.TensorSpec([], tf.int64, name="seed")])
-    def generate(self, num, beta, seed):
-        rows = (num + self._batch - 1) // self._batch * self._batch
-        ids = self._generator.sample(rows, [beta] * self._seq_len, tf.stack([seed, tf.zeros_like(seed)]))[:num]
+    def _generate(self, num, beta, seed):
+        ids = self._generator.sample_seeded(num, [beta] * self._seq_len, seed, self._chunk)
         out = {"ids": ids}
         if self._has_vocab:
             # Keep tokens before the first <eos>, drop <pad>.
@@ -37,6 +37,15 @@ class ExportedGenerator(tf.Module):
             out["text"] = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
         return out
 
+    def concrete_functions(self):
+        """generate traced for every integer dtype of num and seed; the int32/int64
+        one is the serving signature."""
+        traced = {(n, s): self.generate.get_concrete_function(tf.TensorSpec([], n, name="num"),
+                                                              tf.TensorSpec([], tf.float32, name="beta"),
+                                                              tf.TensorSpec([], s, name="seed"))
+                  for n in (tf.int32, tf.int64) for s in (tf.int32, tf.int64)}
+        return traced[(tf.int32, tf.int64)]
+
 
 def export(gan, directory, vocab=None):
     """Writes the SavedModel to directory (replaced atomically if it exists)."""
@@ -46,7 +55,7 @@ def export(gan, directory, vocab=None):
     tmp = directory.with_name(directory.name + ".tmp-export")
     shutil.rmtree(tmp, ignore_errors=True)
     module = ExportedGenerator(gan, vocab)
-    tf.saved_model.save(module, str(tmp), signatures={"generate": module.generate})
+    tf.saved_model.save(module, str(tmp), signatures={"generate": module.concrete_functions()})
     if directory.exists():
         shutil.rmtree(directory)
     tmp.rename(directory)

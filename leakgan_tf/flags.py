@@ -12,6 +12,29 @@ from leakgan_tf.config import PRESETS, Config, make_config, variant_values
 
 FLAGS = flags.FLAGS
 _HELP = {
+    "gen_emb_dim": "generator token embedding width E (Worker input)",
+    "gen_hidden_dim": "hidden units H of the Manager and Worker LSTMs",
+    "goal_size": "goal embedding width k (W_psi maps the D_f-wide goal to k)",
+    "start_token": "token id fed to the Worker before the first token",
+    "dis_emb_dim": "discriminator token embedding width",
+    "dis_filter_sizes": "convolution widths (tokens) of the discriminator; zipped with --dis_num_filters",
+    "dis_num_filters": "filters per width; their sum is the leaked feature width D_f",
+    "gen_learning_rate": "Adam learning rate of the generator (MLE and adversarial steps)",
+    "dis_learning_rate": "Adam learning rate of the discriminator",
+    "grad_clip": "global-norm clip of each generator gradient",
+    "pretrain_blocks": "pretraining blocks (each: D rounds, then MLE epochs)",
+    "pretrain_d_rounds": "discriminator rounds per pretraining block (fresh negatives and positives each)",
+    "d_epochs": "discriminator epochs over one round's negatives and positives",
+    "pretrain_g_epochs": "MLE epochs of the generator per pretraining block",
+    "adversarial_iterations": "adversarial iterations (each: one G step, then --adv_d_rounds D rounds)",
+    "rollout_num": "Monte Carlo rollouts per prefix in the adversarial G step",
+    "adv_d_rounds": "discriminator rounds per adversarial iteration",
+    "eval_every": "adversarial iterations between evaluations (the last one is always evaluated)",
+    "mle_epoch_fraction": "fraction of the MLE set one MLE epoch covers (COCO: 0.05, the original's 1/20)",
+    "oracle_emb_dim": "embedding width of the seeded random oracle",
+    "oracle_hidden_dim": "hidden units of the seeded random oracle",
+    "test_fraction": "fraction of --train_file held out as the test split when --test_file is empty",
+    "seed": "seed of the run: initial weights and the random stream of every sample and shuffle",
     "seq_len": "sequence length T", "step_size": "goal horizon c (must divide seq_len)",
     "vocab_size": "vocabulary size V", "batch_size": "batch size B (G0 has B rows)",
     "oracle_params": "oracle .npz (e.g. $LEAKGAN_SHARED_DATA/oracle_target_params.npz); empty = seeded random oracle",
@@ -72,7 +95,7 @@ def define_flags():
         return
     for field in dataclasses.fields(Config):
         default, name = field.default, field.name
-        help_text = _HELP.get(name, name.replace("_", " "))
+        help_text = _HELP[name]  # tests/test_ranges.py: every field has a help text
         if isinstance(default, bool):
             flags.DEFINE_bool(name, default, help_text)
         elif isinstance(default, int):
@@ -88,7 +111,11 @@ def define_flags():
     flags.DEFINE_string("logdir", "runs/default", "checkpoints, samples and TensorBoard events go here")
     flags.DEFINE_bool("fresh", False, "ignore a checkpoint in --logdir and start over")
     flags.DEFINE_bool("dry_run", False, "build the models, print parameter counts and exit")
-    flags.DEFINE_integer("checkpoint_every", 5, "adversarial iterations between checkpoints")
+    flags.DEFINE_integer("checkpoint_every", 5, "adversarial iterations between checkpoints (also at every "
+                         "pretraining block and on SIGINT/SIGTERM)", lower_bound=1)
+    flags.DEFINE_integer("keep_checkpoints", 3, "checkpoints kept in --logdir/checkpoints (the newest; each "
+                         "holds models and optimizer slots, ~140 MB at length 20); resume needs only the last",
+                         lower_bound=1)
 
 
 def config_from_flags():

@@ -80,6 +80,7 @@ class LeakGAN:
         # XLA where it was measured to pay (--xla_phases); never inside tf.distribute.
         xla = lambda phase: phase in cfg.xla_phases and self.replicas == 1  # noqa: E731
         self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
+        self._sample_seeded = None  # built on first use (leakgan_tf.sample)
         self.discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
         self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
         self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
@@ -218,3 +219,14 @@ class LeakGAN:
             chunks.append(self._sample(betas, self.next_seed()).numpy())
             have += len(chunks[-1])
         return np.concatenate(chunks)[:num]
+
+    def sample_seeded(self, num, beta, seed):
+        """num sequences (int32 numpy [num, T]) at inverse temperature β from the
+        integer seed alone (not the run's random stream): the rows the exported
+        SavedModel's generate(num, beta, seed) returns (Generator.sample_seeded,
+        chunks of sample_batch rows)."""
+        if self._sample_seeded is None:
+            self._sample_seeded = tf.function(
+                lambda n, b, s: self.generator.sample_seeded(n, [b] * self.cfg.seq_len, s, self.cfg.sample_batch))
+        return self._sample_seeded(tf.constant(num, tf.int32), tf.constant(beta, tf.float32),
+                                   tf.constant(seed, tf.int64)).numpy()

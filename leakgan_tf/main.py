@@ -6,10 +6,11 @@
 Writes checkpoints, evaluation samples, config.json and TensorBoard events to
 --logdir; rerunning with the same --logdir resumes from the last checkpoint.
 """
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
 
 from absl import flags  # noqa: E402
 
@@ -89,7 +90,8 @@ def main(argv):
         source = build_oracle(cfg)
     else:
         cfg, source = build_text_source(cfg, FLAGS.logdir, FLAGS.fresh)
-    trainer = Trainer(cfg, FLAGS.logdir, source, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every)
+    trainer = Trainer(cfg, FLAGS.logdir, source, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every,
+                      keep_checkpoints=FLAGS.keep_checkpoints)
     stopped_by = trainer.run()
     if stopped_by:
         sys.exit(128 + stopped_by)

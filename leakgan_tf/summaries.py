@@ -36,24 +36,70 @@ class Summaries:
 
 
 class Progress:
-    """One console line per event: phase, position, elapsed time and ETA."""
+    """One console line per event: phase, position, elapsed time and ETA.
 
-    def __init__(self, total_units, out=sys.stdout):
-        self.total, self.done, self.start, self.out = max(total_units, 1), 0, time.time(), out
-        self.baseline = 0
+    The schedule is a list of units (D round, MLE epoch, G step), each a tuple of
+    the kinds of work it does, e.g. ("g_step", "eval", "mle_epoch"). The ETA sums
+    the mean measured seconds of each kind over the units left, so a slow kind
+    (a D round) and a fast one (a G step) are not averaged into one rate.
+    Kinds not timed yet are left out and the ETA is printed as a lower bound
+    (">0:12:00"). Timings are saved with the checkpoints (`save`/`load`), so a
+    resumed run has an ETA from its first line.
+    """
+
+    RECENT = 10  # measurements per kind in the mean
+
+    def __init__(self, schedule, out=sys.stdout):
+        self.schedule, self.out = list(schedule), out
+        self.done, self.start = 0, time.time()
+        self.seconds = {}  # kind -> recent durations
 
     def resume(self, units_done):
-        """Counts work finished by an earlier process (not in this one's rate)."""
-        self.done = self.baseline = units_done
+        """Continues after units_done units finished by an earlier process."""
+        self.done = units_done
 
     def advance(self, units=1):
         self.done += units
 
+    def timed(self, kind, seconds):
+        """Records one piece of work of `kind` that took `seconds`."""
+        self.seconds[kind] = (self.seconds.get(kind, []) + [float(seconds)])[-self.RECENT:]
+
+    def eta(self):
+        """(seconds left as far as measured, True if every kind left was measured)."""
+        means = {kind: sum(v) / len(v) for kind, v in self.seconds.items() if v}
+        left, known = 0.0, True
+        for unit in self.schedule[self.done:]:
+            for kind in unit:
+                if kind in means:
+                    left += means[kind]
+                else:
+                    known = False
+        return left, known
+
     def log(self, phase, message):
         elapsed = time.time() - self.start
-        rate_units = self.done - self.baseline
-        eta = elapsed / rate_units * (self.total - self.done) if rate_units else float("nan")
-        print(f"[{phase}] {message} | elapsed {_hms(elapsed)} eta {_hms(eta)}", file=self.out, flush=True)
+        left, known = self.eta()
+        shown = _hms(left) if known else (f">{_hms(left)}" if left else "?")
+        print(f"[{phase}] {message} | elapsed {_hms(elapsed)} eta {shown}", file=self.out, flush=True)
+
+    def save(self, path):
+        """Writes the timings (JSON, atomically) for a resumed run's ETA."""
+        import json
+
+        from leakgan_tf import data
+        with data.atomic_write(path) as f:
+            f.write(json.dumps(self.seconds))
+
+    def load(self, path):
+        """Reads timings written by save; a missing or unreadable file is ignored
+        (the ETA then waits for new measurements)."""
+        import json
+        try:
+            loaded = json.loads(open(path).read())
+            self.seconds = {str(k): [float(x) for x in v][-self.RECENT:] for k, v in loaded.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
 
 
 def _hms(seconds):

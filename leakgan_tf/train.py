@@ -47,9 +47,10 @@ class Trainer:
         (synthetic_oracle.OracleLSTM) is wrapped in an OracleSource.
       fresh: start over even if logdir holds a checkpoint.
       checkpoint_every: adversarial iterations between checkpoints.
+      keep_checkpoints: how many of the newest checkpoints to keep (resume uses the last).
     """
 
-    def __init__(self, cfg, logdir, source, fresh=False, checkpoint_every=5, out=None):
+    def __init__(self, cfg, logdir, source, fresh=False, checkpoint_every=5, out=None, keep_checkpoints=3):
         self.cfg = cfg
         self.logdir = pathlib.Path(logdir)
         self.checkpoint_every = max(1, checkpoint_every)
@@ -68,11 +69,10 @@ class Trainer:
             units_done=self.units_done,
             **{f"optimizer_{k}": v for k, v in self.gan.optimizers.items()})
         self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.logdir / "checkpoints"),
-                                                       max_to_keep=3)
+                                                       max_to_keep=max(1, keep_checkpoints))
         self.summaries = Summaries(self.logdir)
-        units = cfg.pretrain_blocks * (cfg.pretrain_d_rounds + cfg.pretrain_g_epochs) + \
-            cfg.adversarial_iterations * (1 + cfg.adv_d_rounds)
-        self.progress = Progress(units, **({"out": out} if out else {}))
+        self.progress = Progress(schedule_units(cfg), **({"out": out} if out else {}))
+        self.progress.load(self.logdir / "checkpoints" / TIMINGS)
 
     # ------------------------------------------------------------------ setup
     def _prepare_logdir(self, fresh):
@@ -171,6 +171,7 @@ class Trainer:
             raise UserError(f"could not write a checkpoint to {self.logdir / 'checkpoints'} ({e}); the last good one "
                             f"is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun")
         self.summaries.flush()
+        self.progress.save(self.logdir / "checkpoints" / TIMINGS)
         return path
 
     def _mle_data(self):
@@ -207,6 +208,7 @@ class Trainer:
         seconds = time.time() - t0
         self.summaries.scalars(step, dict(loss=loss, accuracy_real=acc_real, accuracy_fake=acc_fake,
                                           seconds=seconds), f"{tag}/discriminator")
+        self.progress.timed("d_round", seconds)
         self.progress.advance()
         self.progress.log(tag, f"D round {step}: loss {loss:.4f} acc real {acc_real:.3f} fake {acc_fake:.3f} "
                                f"({seconds:.1f}s)")
@@ -240,6 +242,7 @@ class Trainer:
         scores = self.source.evaluate(self.gan, samples, seed=self.gan.next_numpy_seed())
         seconds = time.time() - t0
         self.summaries.scalars(step, dict(scores, eval_seconds=seconds), tag)
+        self.progress.timed("eval", seconds)
         self.summaries.text(step, f"{tag}/samples", [self.source.decode(s) for s in samples[:8]])
         sample_dir = self.logdir / "samples"
         sample_dir.mkdir(exist_ok=True)
@@ -263,6 +266,7 @@ class Trainer:
         stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
         self.summaries.scalars(it, stats, "adversarial/generator")
         self.summaries.histogram(it, "adversarial/rewards", reward)
+        self.progress.timed("g_step", seconds)
         self.progress.advance()
         self.progress.log("adversarial", f"iteration {it + 1}/{cfg.adversarial_iterations} goal_loss "
                                          f"{stats['goal_loss']:.4f} worker_loss {stats['worker_loss']:.4f} "
@@ -293,6 +297,7 @@ class Trainer:
                 worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}", step)
                 self.summaries.scalars(step, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
                                                   epoch_seconds=time.time() - t0), "pretrain/generator")
+                self.progress.timed("mle_epoch", time.time() - t0)
                 self.progress.advance()
                 self.progress.log("pretrain", f"block {block + 1}/{cfg.pretrain_blocks} epoch {e + 1}/"
                                               f"{cfg.pretrain_g_epochs} mle {worker_loss:.4f} "
@@ -330,6 +335,7 @@ class Trainer:
         worker_loss, manager_loss = self.mle_epoch(mle, f"interleaved MLE at iteration {it}", call_index)
         self.summaries.scalars(it, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
                                         epoch_seconds=time.time() - t0), "adversarial/mle")
+        self.progress.timed("mle_epoch", time.time() - t0)
         self.progress.log("adversarial", f"interleaved MLE epoch after the G step of iteration {it + 1}/"
                                          f"{self.cfg.adversarial_iterations}: mle {worker_loss:.4f} "
                                          f"manager {manager_loss:.6f} ({time.time() - t0:.1f}s)")
@@ -369,6 +375,29 @@ class Trainer:
                 signal.signal(sig, handler)
             self.summaries.flush()
         return None
+
+
+TIMINGS = "timings.json"  # Progress timings, kept beside the checkpoints (removed with them by --fresh)
+
+
+def schedule_units(cfg):
+    """The run's units in order, each a tuple of the kinds of work it does (for
+    Progress's ETA): pretraining D rounds and MLE epochs (with an evaluation at
+    pretrain_eval_epochs), then per adversarial iteration the G step (with its
+    evaluation and interleaved MLE epoch, as Trainer.adversarial) and the D rounds."""
+    units = []
+    for _ in range(cfg.pretrain_blocks):
+        units += [("d_round",)] * cfg.pretrain_d_rounds
+        units += [("mle_epoch", "eval") if e in cfg.pretrain_eval_epochs else ("mle_epoch",)
+                  for e in range(cfg.pretrain_g_epochs)]
+    for it in range(cfg.adversarial_iterations):
+        unit = ["g_step"]
+        if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
+            unit.append("eval")
+        if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
+            unit.append("mle_epoch")
+        units += [tuple(unit)] + [("d_round",)] * cfg.adv_d_rounds
+    return units
 
 
 class _Stop(Exception):

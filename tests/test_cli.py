@@ -1,6 +1,7 @@
 """The command lines as a user runs them: flags, one-line errors, a killed run
 that resumes, sampling from a checkpoint."""
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -66,7 +67,7 @@ def test_dry_run_prints_parameter_counts():
 @pytest.mark.parametrize("args,fragments", [
     (["--no_such_flag=1"], ["no_such_flag"]),
     (["--flagfile=/nonexistent/x.cfg"], ["x.cfg"]),
-    (["--batch_size=-4", "--dry_run"], ["--batch_size=-4", "positive"]),
+    (["--batch_size=-4", "--dry_run"], ["--batch_size=-4", ">= 1"]),
     (["--step_size=3", "--dry_run"], ["--step_size=3", "divide"]),
     (["--rollout_num=0", "--dry_run"], ["--rollout_num=0"]),
     (["--batch_size=abc"], ["batch_size"]),
@@ -144,3 +145,31 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
     resumed = cli(f"--flagfile={flagfile}")
     assert resumed.returncode == 0, resumed.stderr
     assert "[resume]" in resumed.stdout and "[pretrain] D round 0" not in resumed.stdout
+
+
+def test_tensorflow_start_up_lines_only_when_asked_for():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([sys.executable, "-m", "leakgan_tf.main", "--dry_run"], capture_output=True, text=True,
+                           cwd=REPO_ROOT, env=env, timeout=600)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert quiet.stdout.startswith("discriminator: ")
+    # --verbosity=0 on the command line shows TensorFlow's own lines (at least its CPU feature notice,
+    # which TensorFlow prints at start-up on every x86 build).
+    loud = subprocess.run([sys.executable, "-m", "leakgan_tf.main", "--dry_run", "--verbosity=0"],
+                          capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=600)
+    assert loud.returncode == 0, loud.stderr
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert "cpu_feature_guard" in loud.stderr, loud.stderr
+
+
+def test_package_map_names_every_entry_point():
+    result = subprocess.run([sys.executable, "-m", "leakgan_tf"], capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=60)
+    assert result.returncode == 0
+    for name, module in [("train", "leakgan_tf.main"), ("sample", "leakgan_tf.sample"),
+                         ("evaluate", "leakgan_tf.evaluate"), ("export", "--export"), ("oracle", "synthetic_oracle")]:
+        assert any(line.split()[:1] == [name] for line in result.stdout.splitlines()), name
+        assert module in result.stdout
+    wrong = subprocess.run([sys.executable, "-m", "leakgan_tf", "trian"], capture_output=True, text=True,
+                           cwd=REPO_ROOT, timeout=60)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: ") and "train" in wrong.stderr

@@ -81,10 +81,21 @@ def test_savedmodel_reloads_without_the_package(coco_run):
             "assert out['ids'].shape == (6, 32), out['ids'].shape\n"
             "assert (out['ids'].numpy() == again['ids'].numpy()).all()\n"
             "assert 'leakgan_tf' not in sys.modules\n"
+            # what a user naturally passes: Python ints, int32 tensors; the first rows do not depend on num
+            "plain = m.generate(num=6, beta=1.0, seed=5)['ids'].numpy()\n"
+            "small = m.generate(num=tf.constant(3), beta=tf.constant(1.0), seed=tf.constant(5))['ids'].numpy()\n"
+            "assert (plain == out['ids'].numpy()).all() and (small == plain[:3]).all()\n"
+            "print(' '.join(map(str, plain[0])))\n"
             "print(len(out['text'].numpy()))\n")
     result = run("-c", code, module=None, cwd=tmp)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "6"
+    first_row, count = result.stdout.strip().splitlines()[-2:]
+    assert count == "6"
+    # leakgan_tf.sample with the same seed and β prints the same rows
+    sampled = run("--logdir", str(tmp / "run"), "--num", "2", "--seed", "5", "--beta", "1.0", "--ids",
+                  module="leakgan_tf.sample")
+    assert sampled.returncode == 0, sampled.stderr
+    assert sampled.stdout.splitlines()[0] == first_row
 
 
 @pytest.mark.parametrize("content,fragment", [

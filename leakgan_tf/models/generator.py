@@ -227,6 +227,22 @@ class Generator:
         tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed)
         return tokens
 
+    def sample_seeded(self, num, betas, seed, chunk):
+        """num sequences int32 [num, T] from one integer seed: chunk i of `chunk`
+        rows (a multiple of the model batch size) is drawn with the stateless
+        seed (seed, i), so the first rows do not depend on num and the same
+        (seed, β, chunk) gives the same rows wherever this runs (the SavedModel's
+        `generate`, `leakgan_tf.sample`). num and seed may be tensors."""
+        seed = tf.cast(seed, tf.int64)
+        count = (tf.cast(num, tf.int32) + chunk - 1) // chunk
+        rows = tf.TensorArray(tf.int32, size=count, element_shape=[chunk, self.seq_len])
+
+        def body(i, rows):
+            return i + 1, rows.write(i, self.sample(chunk, betas, tf.stack([seed, tf.cast(i, tf.int64)])))
+
+        _, rows = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), rows))
+        return tf.reshape(rows.stack(), [-1, self.seq_len])[:num]
+
     # ---------------------------------------------------------------- rollouts
     def rollout_state(self, tokens, tf_out, length, repeats):
         """Free-run state after the first `length` (a multiple of c) tokens, from the
