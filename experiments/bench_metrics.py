@@ -50,6 +50,8 @@ def main():
     parser.add_argument("--refs", type=int, default=10000)
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_metrics.json"))
     args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     from nltk import __version__ as nltk_version
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 

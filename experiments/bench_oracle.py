@@ -49,6 +49,8 @@ def main():
     parser.add_argument("--out", default=str(REPO / "experiments" / "results" / "bench_oracle.json"))
     parser.add_argument("--no_sweep", action="store_true", help="skip the batch-size sweep")
     args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
 
     shared = pathlib.Path(os.environ.get("LEAKGAN_SHARED_DATA", REPO.parent / "shared" / "data"))
     npz = shared / "oracle_target_params.npz"

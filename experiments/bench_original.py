@@ -916,6 +916,8 @@ def main(argv=None):
     parser.add_argument("--intra", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--inter", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     args.original_dir = check_original_dir(args.original_dir)
     if args.worker:
         return serve(args)

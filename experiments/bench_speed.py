@@ -229,6 +229,8 @@ def main():
                         help="cost growth in T: the length-20 model at every --lengths (e.g. 20,40,80)")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     global COMPUTE_DTYPE
     COMPUTE_DTYPE = args.compute_dtype
     if args.recompute:

@@ -36,6 +36,8 @@ def main():
     parser.add_argument("--phases", default="discriminator,pretrain,sampling")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_xla.json"))
     args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     cfg = make_config(args.preset)
     gan = LeakGAN(cfg)
     batch, length, vocab = cfg.batch_size, cfg.seq_len, cfg.vocab_size

@@ -47,6 +47,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "experiments" / "results" / "kill_test.json"))
     args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     rng = random.Random(args.seed)
     root = pathlib.Path(tempfile.mkdtemp(prefix="leakgan_kill_"))
 

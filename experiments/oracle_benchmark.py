@@ -579,6 +579,8 @@ def write_docs(path, section):
 
 def main(argv=None):
     args = parse_args(argv)
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
     os.environ.setdefault("LEAKGAN_SHARED_DATA", str(REPO.parent / "shared" / "data"))
     if 20 in map(int, args.lengths.split(",")) and not os.path.isfile(
             os.path.join(os.environ["LEAKGAN_SHARED_DATA"], "oracle_target_params.npz")):
