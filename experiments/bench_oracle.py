@@ -8,7 +8,7 @@ median of the repeats is reported, plus one-shot sweeps over batch sizes
 (model.GENERATE_BATCH, model.NLL_BATCH). Writes JSON with the load average,
 since another job on the machine slows every figure.
 
-Reference: the original TF1 code takes 5.7-8 s for this on the 2-core CPU.
+Reference (another CPU, a Zen 3 core; not comparable): the original TF1 code took 5.7-8 s for this.
 """
 import argparse
 import datetime
@@ -78,7 +78,7 @@ def main():
         "nll": round(nll, 5),
         "generate_batch": GENERATE_BATCH, "nll_batch": NLL_BATCH,
         "generate_seconds_by_batch": sweep, "nll_seconds_by_batch": nll_sweep,
-        "original_seconds": list(ORIGINAL_SECONDS),
+        "original_seconds_other_cpu": list(ORIGINAL_SECONDS),  # Zen 3, not this machine
         "tensorflow": tf.__version__, "cpu_count": os.cpu_count(),
         "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "date": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -9,8 +9,7 @@ all rollouts, rewards, update) and NLL-oracle evaluation; counts each phase's
 floating-point work from the model dimensions (a multiply-add is 2 FLOPs);
 measures the machine's dense matmul rate in the same run; and writes JSON.
 
-Reference: the original TF1 code on this 2-core CPU takes about 73 s
-(generation), 155 s (MLE epoch), 25 s (D epoch) and 10 s (adversarial step).
+Speed against the original on the same machine: experiments/bench_original.py.
 """
 import argparse
 import datetime
@@ -29,8 +28,6 @@ import tensorflow as tf  # noqa: E402
 from leakgan_tf.config import make_config  # noqa: E402
 from leakgan_tf.leakgan import LeakGAN  # noqa: E402
 
-ORIGINAL_SECONDS = {"generation": 73.0, "mle_epoch": 155.0, "d_epoch": 25.0, "adversarial_step": 10.0,
-                    "adversarial_iteration": 13 * 60.0}
 
 
 # ---------------------------------------------------------------------------- FLOPs
@@ -196,10 +193,7 @@ def rows_for(cfg, path, seconds, rate, length):
             seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
             flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
             gflops_per_s=round(flops[phase] / sec / 1e9, 1),
-            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3),
-            original_seconds=ORIGINAL_SECONDS.get(phase) if length == 20 else None,
-            speedup_vs_original=(round(ORIGINAL_SECONDS[phase] / sec, 2)
-                                 if length == 20 and phase in ORIGINAL_SECONDS else None))
+            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3)))
     if "generation" in seconds:
         rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
     return rows
