@@ -193,7 +193,7 @@ def rows_for(cfg, path, seconds, rate, length):
             seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
             flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
             gflops_per_s=round(flops[phase] / sec / 1e9, 1),
-            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3)))
+            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3))
     if "generation" in seconds:
         rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
     return rows
