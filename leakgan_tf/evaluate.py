@@ -65,7 +65,12 @@ def evaluate_run(logdir, seed=0, generated_num=0, betas=()):
     samples = gan.generate(cfg.num_samples, cfg.eval_beta)
     scores = {k: float(v) for k, v in source.evaluate(gan, samples, seed=seed).items()}
     protocols = {}
-    if cfg.dataset != "oracle":
+    if cfg.dataset == "oracle":
+        protocols["oracle"] = (f"{cfg.num_samples} samples (sampling seed {seed}) scored by the oracle: nll_oracle at "
+                               f"β = {cfg.eval_beta}, nll_oracle_beta1 at β = 1, distinct4 of each; nll_test: the "
+                               f"model's NLL of {cfg.num_samples} held-out oracle rows (test_data.txt); "
+                               f"ground_truth_nll: the oracle's NLL of its own samples")
+    else:
         from leakgan_tf import metrics
         protocols["texygen"] = source.protocol()
         paper = metrics.bleu_report([source.words(r) for r in samples], source.corpus.test_tokens, "paper",
@@ -118,7 +123,7 @@ def main(argv):
             if sweep.plot_sweeps({os.path.basename(os.path.normpath(FLAGS.logdir)): scores["sweep"]},
                                  FLAGS.plot) is None:
                 print("matplotlib not installed (pip install -e .[experiments]); no plot", file=sys.stderr)
-        result = json.dumps(scores, indent=1)
+        result = json.dumps(scores, indent=1, ensure_ascii=False)
     if FLAGS.out:
         with data.atomic_write(FLAGS.out) as f:
             f.write(result + "\n")

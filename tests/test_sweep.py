@@ -68,6 +68,10 @@ def test_evaluate_betas_writes_the_sweep_and_its_plot(tmp_path):
     # NLL-test at β = 1 is the protocol's NLL-test (same held-out rows, same model).
     assert scores["sweep"][1]["nll_test"] == pytest.approx(scores["nll_test"], abs=1e-6)
     assert "samples per β" in scores["sweep_protocol"]
+    # every score of an oracle run is named in its protocol line
+    protocol = scores["protocols"]["oracle"]
+    assert all(name in protocol for name in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4",
+                                             "ground_truth_nll", str(scores["num_samples"])))
     pytest.importorskip("matplotlib")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
