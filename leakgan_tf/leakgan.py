@@ -22,13 +22,22 @@ from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 
 
+_MULTIWORKER = []  # the process's one MultiWorkerMirroredStrategy
+
+
 def make_strategy(name):
     """tf.distribute strategy for --distribute: none (default device), mirrored
-    (all local GPUs, or CPUs configured as logical devices), multiworker (TF_CONFIG)."""
+    (all local GPUs, or CPUs configured as logical devices), multiworker (TF_CONFIG).
+
+    A multi-worker strategy configures collective ops, which TensorFlow allows only
+    before the first op of the process: `main` creates it at start-up and every
+    later call returns that one."""
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if not _MULTIWORKER:
+            _MULTIWORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+        return _MULTIWORKER[0]
     return tf.distribute.get_strategy()
 
 

@@ -69,6 +69,21 @@ def build_text_source(cfg, logdir, fresh):
     return cfg, sources.TextSource(corpus, cfg, cfg.tokenizer)
 
 
+def start_multiworker():
+    """Creates the multi-worker strategy before any TensorFlow op (TensorFlow's rule)."""
+    import json
+    import os
+    try:
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+    except (KeyError, ValueError, TypeError):
+        raise UserError("--distribute=multiworker needs TF_CONFIG (JSON with \"cluster\" and \"task\") in the "
+                        "environment of every worker; see docs/distributed.md") from None
+    from leakgan_tf.leakgan import make_strategy
+    strategy = make_strategy("multiworker")
+    print(f"multiworker: task {task.get('type')} {task.get('index')}, {strategy.num_replicas_in_sync} replicas",
+          flush=True)
+
+
 def main(argv):
     from absl import logging
     logging.set_verbosity(logging.WARNING)
@@ -78,6 +93,8 @@ def main(argv):
     cfg = run_flags.config_from_flags()
     for line in run_flags.variant_overrides(cfg):
         print(line, flush=True)
+    if cfg.distribute == "multiworker":
+        start_multiworker()
     if FLAGS.dry_run:
         from leakgan_tf.leakgan import LeakGAN
         gan = LeakGAN(cfg)
