@@ -64,9 +64,10 @@ def main():
     sweep, nll_sweep = {}, {}
     if not args.no_sweep:
         for batch in (500, 1000, 2000, 5000, 10000):
-            sweep[batch] = round(timed(lambda s: oracle.generate(NUM, LENGTH, s, batch_size=batch), 1)[0], 3)
+            generate = lambda s, batch=batch: oracle.generate(NUM, LENGTH, s, batch_size=batch)  # noqa: E731
+            sweep[batch] = round(timed(generate, 1)[0], 3)
         for batch in (250, 500, 1000, 2000):
-            nll_sweep[batch] = round(timed(lambda s: oracle.nll(samples, batch_size=batch), 1)[0], 3)
+            nll_sweep[batch] = round(timed(lambda s, batch=batch: oracle.nll(samples, batch_size=batch), 1)[0], 3)
 
     result = {
         "task": f"oracle {NUM} samples x length {LENGTH} (V=5000, E=H=32)",

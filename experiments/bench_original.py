@@ -343,11 +343,13 @@ class OriginalSide:
 
     def __init__(self, original_dir, workdir, intra=0, inter=0):
         import random
+
         import numpy as np
         folder = pathlib.Path(original_dir) / "Synthetic Data"
         self.finder = Py2Finder(folder, ["--length=20"]).install()
-        import Main as M  # noqa: N813  (the original's driver module: its hyperparameters and functions)
         import pickle
+
+        import Main as M  # noqa: N813  (the original's driver module: its hyperparameters and functions)
         tf = M.tf
         self.M, self.tf, self.workdir = M, tf, pathlib.Path(workdir)
         random.seed(M.SEED)
@@ -505,6 +507,7 @@ class OursSide:
     def __init__(self, original_dir, workdir, feature_path="incremental"):
         sys.path.insert(0, str(HERE))
         import bench_speed
+
         from leakgan_tf.train import Trainer
         from synthetic_oracle import convert_pickle
         from synthetic_oracle.model import OracleLSTM
@@ -575,7 +578,7 @@ class Worker:
         seconds, cpu, estimate = 0.0, 0.0, 0.0
         for _ in range(repeats):
             out = {}
-            s, c = _timed(lambda: out.update(value=run()))
+            s, c = _timed(lambda out=out: out.update(value=run()))
             seconds, cpu = seconds + s, cpu + c
             if scale is None:  # the iteration: its G step as measured, its D rounds scaled to 9,984 rows
                 rounds = out["value"]
@@ -606,8 +609,8 @@ def serve(args):
             reply(ok=False, error=traceback.format_exc())
             return 1
         worker = Worker(side)
-        from tensorflow.python.util import _pywrap_util_port
         import tensorflow as tf
+        from tensorflow.python.util import _pywrap_util_port
         reply(ok=True, info=dict(side.info, tensorflow=tf.__version__, pid=os.getpid(),
                                  onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                                  onednn_enabled=bool(_pywrap_util_port.IsMklEnabled())))

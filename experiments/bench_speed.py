@@ -29,7 +29,6 @@ from leakgan_tf.config import make_config  # noqa: E402
 from leakgan_tf.leakgan import LeakGAN  # noqa: E402
 
 
-
 # ---------------------------------------------------------------------------- FLOPs
 def conv_flops_full(cfg):
     """Convolutions of one full-length discriminator pass (all windows)."""
@@ -93,7 +92,8 @@ def phase_flops(cfg, path):
         "d_epoch": d_epoch,
         "adversarial_step": adversarial,
         "adversarial_iteration": adversarial + cfg.adv_d_rounds * (n * sample_seq + cfg.d_epochs * d_epoch),
-        "nll_eval": n * sample_seq + n * T * 2 * (cfg.oracle_emb_dim + cfg.oracle_hidden_dim) * 4 * cfg.oracle_hidden_dim
+        "nll_eval": n * sample_seq
+        + n * T * 2 * (cfg.oracle_emb_dim + cfg.oracle_hidden_dim) * 4 * cfg.oracle_hidden_dim
         + n * T * 2 * cfg.oracle_hidden_dim * cfg.vocab_size,
     }
 

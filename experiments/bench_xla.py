@@ -59,7 +59,8 @@ def main():
             compiled = tf.function(fn, jit_compile=jit)
             try:
                 first, steady = timed_with_first(
-                    lambda: tf.nest.map_structure(lambda t: t.numpy(), compiled(*inputs)), repeats)
+                    lambda compiled=compiled, inputs=inputs: tf.nest.map_structure(lambda t: t.numpy(),
+                                                                               compiled(*inputs)), repeats)
                 row[key], row[key + " first call"] = round(steady, 4), round(first, 1)
             except Exception as e:  # noqa: BLE001  (report, don't hide, an XLA failure)
                 row[key] = f"failed: {str(e).splitlines()[0][:120]}"

@@ -60,6 +60,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from leakgan_tf import run_dir  # noqa: E402  (TensorFlow-free at import)
 from leakgan_tf.config import Config  # noqa: E402  (TensorFlow-free)
 from leakgan_tf.sweep import DEFAULT_BETAS  # noqa: E402  (TensorFlow-free)
 
@@ -145,10 +146,9 @@ def evaluate(logdir, out, generated_num, betas=()):
     """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
     (and a β sweep when betas are given), cached in out: kept while it names that
     checkpoint, that sample count and those β."""
-    import tensorflow as tf
     logdir = pathlib.Path(logdir)
-    latest = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
-    if not latest or not (logdir / "config.json").exists():
+    latest = run_dir.latest_checkpoint(logdir)
+    if not latest or not (logdir / run_dir.CONFIG).exists():
         sys.exit(f"error: {logdir} holds no finished run (no checkpoint or config.json); pass the logdir of a "
                  f"pretraining run, or rerun this command without --pretrained_L to pretrain")
     cached = read_json(out) or {}
@@ -159,7 +159,7 @@ def evaluate(logdir, out, generated_num, betas=()):
     # In this process (one TensorFlow start-up for all scores), as `python -m leakgan_tf.evaluate
     # --logdir=LOGDIR --generated_num=N [--betas=...] --out=OUT` would.
     from leakgan_tf import data
-    from leakgan_tf.evaluate import evaluate_run
+    from leakgan_tf.evaluation import evaluate_run
     print(f"$ python -m leakgan_tf.evaluate --logdir={logdir} --generated_num={generated_num} --out={out}"
           + (f" --betas={','.join(map(str, betas))}" if betas else ""), flush=True)
     from leakgan_tf.errors import UserError
@@ -174,17 +174,9 @@ def evaluate(logdir, out, generated_num, betas=()):
 
 def scalars(logdir, prefix):
     """{metric: [(step, value, wall_time)]} of the evaluations in a run's events."""
-    from tensorboard.backend.event_processing import event_accumulator
-    import tensorflow as tf
-    acc = event_accumulator.EventAccumulator(str(logdir), size_guidance={"tensors": 0})
-    acc.Reload()
-    out = {}
-    for metric in METRICS + ("eval_seconds",):
-        tag = f"{prefix}/{metric}"
-        if tag in acc.Tags()["tensors"]:
-            events = {e.step: (float(tf.make_ndarray(e.tensor_proto)), e.wall_time) for e in acc.Tensors(tag)}
-            out[metric] = [(step, round(v, 4), t) for step, (v, t) in sorted(events.items())]
-    return out
+    tags = {f"{prefix}/{metric}": metric for metric in METRICS + ("eval_seconds",)}
+    return {tags[tag]: [(step, round(v, 4), t) for step, (v, t) in sorted(events.items())]
+            for tag, events in run_dir.scalars(logdir, keep=tags.__contains__).items()}
 
 
 def trajectory(logdir, prefix):
@@ -197,13 +189,12 @@ def trajectory(logdir, prefix):
 
 
 def config_of(logdir):
-    return json.loads((pathlib.Path(logdir) / "config.json").read_text())
+    return run_dir.saved_settings(logdir)
 
 
 def num_samples(generated_num, logdir):
-    """Samples a run scores for generated_num: whole batches, as Config.num_samples."""
-    batch = config_of(logdir)["batch_size"]
-    return generated_num // batch * batch
+    """Samples a run scores for generated_num (Config.num_samples: whole batches)."""
+    return run_dir.num_samples(logdir, generated_num)
 
 
 def seed_dir(out, seed):
@@ -212,11 +203,7 @@ def seed_dir(out, seed):
     return out if seed == DEFAULT_SEED else out / f"seed{seed}"
 
 
-def finished(logdir):
-    """True when logdir holds a run's settings and at least one checkpoint."""
-    import tensorflow as tf
-    return (pathlib.Path(logdir) / "config.json").exists() and bool(
-        tf.train.latest_checkpoint(str(pathlib.Path(logdir) / "checkpoints")))
+finished = run_dir.finished
 
 
 def run_length(args, length, out):
@@ -270,7 +257,7 @@ def run_length(args, length, out):
                 # normalisation (the same weights without l2n sample far sharper and collapse).
                 paper_flags = [f"--dis_filter_sizes={','.join(map(str, base['dis_filter_sizes']))}",
                                f"--dis_num_filters={','.join(map(str, base['dis_num_filters']))}",
-                               "--goal_normalize" if base["goal_normalize"] else "--nogoal_normalize"]
+                               *run_dir.same_meaning_flags(pretrained)]
             else:
                 timing["pretrain_paper"] = run_main(paper_init, length, [
                     "--variant=paper", f"--pretrain_blocks={args.pretrain_blocks}", "--adversarial_iterations=0",
@@ -318,7 +305,7 @@ def collect(args, length, out):
         results["mle"] = dict(logdir=pretrained, final=mle, pretraining=trajectory(pretrained, "pretrain"),
                               busy_seconds=busy_seconds(pretrained))
     cont = main_sub / "mle_continued"
-    if (cont / "config.json").exists():
+    if (cont / run_dir.CONFIG).exists():
         epochs0 = config_of(cont)["pretrain_g_epochs"] * (config_of(cont)["pretrain_blocks"] - 1)
         results["mle_continued"] = dict(
             logdir=str(cont), init_from=pretrained,
@@ -333,7 +320,7 @@ def collect(args, length, out):
     paper_init = pretrained if args.shared_pretraining else str(main_sub / "pretrain_paper")
     names.append(("paper", main_sub / "paper", paper_init, args.other_iterations))
     for name, logdir, init, target in names:
-        if not (logdir / "config.json").exists():
+        if not (logdir / run_dir.CONFIG).exists():
             continue
         cfg = config_of(logdir)
         res = dict(logdir=str(logdir), init_from=init, seed=cfg["seed"], target_iterations=target,
@@ -359,21 +346,14 @@ def busy_seconds(logdir):
     """Seconds the run spent in its units (D rounds, MLE epochs, G steps,
     evaluations), summed from its events: the run's time without the pauses
     between sessions (a unit that was redone after a kill counts once)."""
-    from tensorboard.backend.event_processing import event_accumulator
-    import tensorflow as tf
     if not pathlib.Path(logdir).exists():
         return None
-    acc = event_accumulator.EventAccumulator(str(logdir), size_guidance={"tensors": 0})
-    acc.Reload()
-    total = 0.0
-    for tag in acc.Tags()["tensors"]:
-        if tag.endswith("seconds"):
-            total += sum({e.step: float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)}.values())
-    return round(total)
+    events = run_dir.scalars(logdir, keep=lambda tag: tag.endswith("seconds"))
+    return round(sum(v for steps in events.values() for v, _ in steps.values()))
 
 
 def protocol(args, pretrained, blocks, results):
-    cfg = config_of(pretrained) if (pathlib.Path(pretrained) / "config.json").exists() else {}
+    cfg = config_of(pretrained) or {}
     done = lambda name: len(results.get(name, {}).get("adversarial", [])) and (  # noqa: E731
         results[name]["adversarial"][-1]["step"] + 1)
     full_flags = (cfg.get("pretrain_blocks", 0) >= 10 and cfg.get("generated_num", 0) >= 10000
@@ -522,7 +502,8 @@ def length_section(rep):
     if cont:
         lines += ["", "The pretrained generator trained on with MLE only (no D rounds, no reward), by MLE epochs "
                       "after the end of pretraining:", "",
-                  "| MLE epochs after pretraining | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test |", "|---|---|---|---|"]
+                  "| MLE epochs after pretraining | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test |",
+                  "|---|---|---|---|"]
         mle = res.get("mle", {}).get("final", {})
         if mle:
             lines.append(f"| 0 | {fmt(mle.get('nll_oracle'))} | {fmt(mle.get('nll_oracle_beta1'))} | "
@@ -594,8 +575,9 @@ def main(argv=None):
         if length not in FLAGFILES:
             sys.exit(f"error: --lengths must be 20 and/or 40, got {length}")
         rep = run_length(args, length, pathlib.Path(args.out) / f"len{length}")
-        for key, png in (("plot", plot(rep, pathlib.Path(args.results_dir) / f"oracle_{length}.png")),
-                         ("sweep_plot", plot_sweep(rep, pathlib.Path(args.results_dir) / f"oracle_{length}_sweep.png"))):
+        results_dir = pathlib.Path(args.results_dir)
+        for key, png in (("plot", plot(rep, results_dir / f"oracle_{length}.png")),
+                         ("sweep_plot", plot_sweep(rep, results_dir / f"oracle_{length}_sweep.png"))):
             png = pathlib.Path(png) if png else None
             rep[key] = str(png.relative_to(REPO)) if png and REPO in png.parents else (str(png) if png else None)
         with data.atomic_write(pathlib.Path(args.results_dir) / f"oracle_{length}.json") as f:

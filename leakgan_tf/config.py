@@ -6,10 +6,14 @@ Defaults are the official code's length-20 synthetic experiment (spec §2.1).
 the switches of spec §13 (code, paper or no_temperature; see VARIANTS), and
 any flag given on the command line or in a flagfile wins over both.
 """
+from __future__ import annotations
+
 import dataclasses
 import json
 import os
+from typing import Any
 
+from leakgan_tf import switches
 from leakgan_tf.errors import UserError
 
 SYNTHETIC20_FILTERS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
@@ -17,15 +21,6 @@ SYNTHETIC20_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160
 # The paper's length-40 table (spec §2.1): widths 16 and 40 included, D_f = 2040.
 PAPER40_FILTERS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 20, 30, 40)
 PAPER40_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160, 160, 160)
-
-# Allowed values of the string switches (spec §13).
-CHOICES = dict(
-    variant=("code", "paper", "no_temperature"),
-    adversarial_loss=("collapsed", "per_step"),
-    reward_rescale=("ladder", "rank"),
-    goal_schedule=("block", "sliding"),
-    dis_positives=("fresh", "fixed"),
-)
 
 
 # The valid range of every numeric field (tuples: of each element). validate()
@@ -103,14 +98,14 @@ class Config:
     mle_epoch_fraction: float = 1.0
     sample_batch: int = 1024
     extended_eval: bool = False
-    distribute: str = "none"
+    distribute: str = switches.default("distribute")
     skip_nonfinite: bool = False
     xla_phases: tuple = ("pretrain",)
-    feature_path: str = "incremental"
+    feature_path: str = switches.default("feature_path")
     init_from: str = ""
-    compute_dtype: str = "float32"
+    compute_dtype: str = switches.default("compute_dtype")
     # --- data
-    dataset: str = "oracle"
+    dataset: str = switches.default("dataset")
     oracle_params: str = ""
     oracle_seed: int = 0
     oracle_emb_dim: int = 32
@@ -118,46 +113,44 @@ class Config:
     train_file: str = ""
     test_file: str = ""
     tfds_name: str = ""
-    tokenizer: str = "nltk"
+    tokenizer: str = switches.default("tokenizer")
     min_count: int = 1
     max_vocab: int = 0
-    too_long: str = "drop"
-    oov: str = "unk"
+    too_long: str = switches.default("too_long")
+    oov: str = switches.default("oov")
     test_fraction: float = 0.1
     seed: int = 88
     # --- code vs paper switches (spec §13); --variant sets several at once
-    variant: str = "code"
-    adversarial_loss: str = "collapsed"
-    reward_rescale: str = "ladder"
+    variant: str = switches.default("variant")
+    adversarial_loss: str = switches.default("adversarial_loss")
+    reward_rescale: str = switches.default("reward_rescale")
     rescale_delta: float = 0.0
-    goal_schedule: str = "block"
-    goal_normalize: bool = True
-    dis_positives: str = "fresh"
+    goal_schedule: str = switches.default("goal_schedule")
+    goal_normalize: bool = switches.GOAL_NORMALIZE
+    dis_positives: str = switches.default("dis_positives")
 
     @property
-    def num_samples(self):
+    def num_samples(self) -> int:
         """generated_num rounded down to whole batches (10000 -> 9984)."""
         return self.generated_num // self.batch_size * self.batch_size
 
     @property
-    def feature_dim(self):
+    def feature_dim(self) -> int:
         return sum(n for _, n in zip(self.dis_filter_sizes, self.dis_num_filters))
 
     @property
-    def reward_delta(self):
+    def reward_delta(self) -> float:
         """δ of the reward rescale: rescale_delta, or 0 = the rescale's own (ladder 16, rank 12)."""
-        if self.rescale_delta:
-            return self.rescale_delta
-        return 16.0 if self.reward_rescale == "ladder" else 12.0
+        return switches.rescale_delta(self.reward_rescale, self.rescale_delta)
 
-    def adversarial_betas(self):
+    def adversarial_betas(self) -> list[float]:
         early = self.adv_beta_early_steps
         return [self.adv_beta_early] * min(early, self.seq_len) + [self.adv_beta] * max(self.seq_len - early, 0)
 
-    def to_json(self):
+    def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
 
-    def validate(self):
+    def validate(self) -> Config:
         """Raises UserError naming the first bad value and how to fix it."""
         for name, rule in RANGES.items():
             check_range(name, getattr(self, name), rule)
@@ -168,12 +161,8 @@ class Config:
         widths = [h for h, _ in zip(self.dis_filter_sizes, self.dis_num_filters)]
         if not widths or max(widths) > self.seq_len or min(widths) < 1:
             raise UserError(f"--dis_filter_sizes={list(widths)} must be between 1 and --seq_len={self.seq_len}")
-        choices = dict(distribute=("none", "mirrored", "multiworker"), dataset=("oracle", "text", "tfds"),
-                       tokenizer=("nltk", "wordpunct", "whitespace"), too_long=("drop", "truncate"),
-                       oov=("unk", "drop"))
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")
+        for name in switches.CHOICES:
+            switches.check(name, getattr(self, name))
         if self.dataset == "text" and not self.train_file:
             raise UserError("--dataset=text needs --train_file (and --test_file, or a split by --test_fraction)")
         if self.dataset == "tfds" and not self.tfds_name:
@@ -186,11 +175,6 @@ class Config:
         if unknown:
             raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; "
                             f"choose from discriminator, pretrain, sampling, adversarial")
-        if self.compute_dtype not in ("float32", "bfloat16"):
-            raise UserError(f"--compute_dtype={self.compute_dtype!r} must be float32 or bfloat16 (mixed precision: "
-                            f"bfloat16 convolutions and large matmuls, float32 weights and losses)")
-        if self.feature_path not in ("incremental", "plain"):
-            raise UserError(f"--feature_path={self.feature_path!r} must be 'incremental' or 'plain'")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
         if self.init_from and not (os.path.isdir(self.init_from) or os.path.isfile(self.init_from + ".index")):
@@ -201,9 +185,6 @@ class Config:
                             f"pass an existing .npz (python -m synthetic_oracle create makes one)")
         if self.num_samples == 0:
             raise UserError(f"--generated_num={self.generated_num} is smaller than one batch ({self.batch_size})")
-        for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"--{name}={getattr(self, name)!r} must be one of {', '.join(allowed)}")
         if not isinstance(self.goal_normalize, bool):
             raise UserError(f"--goal_normalize={self.goal_normalize!r} must be true or false")
         return self
@@ -247,7 +228,7 @@ VARIANTS = {"code": {}, "paper": _PAPER, "no_temperature": dict(eval_beta=1.0, a
                                                                   gen_learning_rate=0.01)}
 
 
-def variant_values(variant, preset="synthetic20", seq_len=None):
+def variant_values(variant: str, preset: str = "synthetic20", seq_len: int | None = None) -> dict[str, Any]:
     """The fields --variant sets for a preset and sequence length (None = the preset's)."""
     if variant not in VARIANTS:
         raise UserError(f"--variant={variant!r} must be one of {', '.join(VARIANTS)}")
@@ -263,7 +244,7 @@ def variant_values(variant, preset="synthetic20", seq_len=None):
     return values
 
 
-def make_config(preset="synthetic20", **overrides):
+def make_config(preset: str = "synthetic20", **overrides: Any) -> Config:
     """Config of a preset, then its variant (overrides["variant"], default
     "code"), then the overrides; validated."""
     if preset not in PRESETS:

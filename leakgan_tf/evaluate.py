@@ -13,12 +13,12 @@ atomically to --out): the scores, the checkpoint and its schedule position.
 temperature, the samples' NLL-oracle (text: BLEU-4), NLL-test of the model at
 that β and distinct-4, under "sweep"; --plot draws it.
 """
+from __future__ import annotations
+
 import contextlib
-import dataclasses
 import json
 import os
 import sys
-import time
 
 from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
 
@@ -27,6 +27,7 @@ quiet_tensorflow()
 from absl import flags  # noqa: E402
 
 from leakgan_tf.errors import UserError, run_cli  # noqa: E402
+from leakgan_tf.evaluation import evaluate_run  # noqa: E402
 
 flags.DEFINE_string("logdir", None, "run directory written by leakgan_tf.main")
 flags.DEFINE_integer("seed", 0, "seed of the evaluation samples (and of the held-out rows' order)", lower_bound=0)
@@ -40,59 +41,7 @@ flags.DEFINE_string("plot", "", "with --betas: also draw the sweep as a PNG here
 FLAGS = flags.FLAGS
 
 
-def evaluate_run(logdir, seed=0, generated_num=0, betas=()):
-    """Scores of the latest checkpoint in logdir: a dict (see module doc);
-    generated_num > 0 scores that many samples instead of the run's; betas, a
-    quality-diversity sweep over those inverse temperatures ("sweep")."""
-    import tensorflow as tf
-    from leakgan_tf import main as train_main
-    from leakgan_tf import sources
-    from leakgan_tf.run_dir import load_run
-    gan, cfg = load_run(logdir)
-    cfg = dataclasses.replace(cfg, extended_eval=True, **({"generated_num": generated_num} if generated_num else {}))
-    if cfg.num_samples == 0:
-        raise UserError(f"--generated_num={generated_num} is below one batch ({cfg.batch_size}); ask for more samples")
-    latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
-    position = {k: tf.Variable(0, dtype=tf.int64) for k in ("blocks_done", "iterations_done")}
-    tf.train.Checkpoint(**position).restore(latest).expect_partial()
-    t0 = time.time()
-    gan.rng.reset_from_seed(seed)
-    if cfg.dataset == "oracle":
-        import pathlib
-        source = sources.OracleSource(train_main.build_oracle(cfg), cfg, pathlib.Path(logdir))
-    else:
-        cfg, source = train_main.build_text_source(cfg, logdir, fresh=False)
-    samples = gan.generate(cfg.num_samples, cfg.eval_beta)
-    scores = {k: float(v) for k, v in source.evaluate(gan, samples, seed=seed).items()}
-    protocols = {}
-    if cfg.dataset == "oracle":
-        protocols["oracle"] = (f"{cfg.num_samples} samples (sampling seed {seed}) scored by the oracle: nll_oracle at "
-                               f"β = {cfg.eval_beta}, nll_oracle_beta1 at β = 1, distinct4 of each; nll_test: the "
-                               f"model's NLL of {cfg.num_samples} held-out oracle rows (test_data.txt); "
-                               f"ground_truth_nll: the oracle's NLL of its own samples")
-    else:
-        from leakgan_tf import metrics
-        protocols["texygen"] = source.protocol()
-        paper = metrics.bleu_report([source.words(r) for r in samples], source.corpus.test_tokens, "paper",
-                                    seed=seed)
-        protocols["paper"] = f"{paper['description']} ({paper['hypotheses']} hypotheses, " \
-                             f"{paper['references']} references)"
-        scores.update({f"paper_bleu{n}": paper["scores"][f"BLEU-{n}"] for n in (2, 3, 4, 5)})
-    result = dict(checkpoint=latest, eval_beta=cfg.eval_beta, num_samples=int(cfg.num_samples),
-                  seconds=round(time.time() - t0, 1), **{k: int(v.numpy()) for k, v in position.items()},
-                  protocols=protocols, **scores)
-    if betas:
-        from leakgan_tf import sweep
-        result["sweep"] = sweep.temperature_sweep(gan, source, betas, cfg.num_samples, seed)
-        result["sweep_protocol"] = (f"{cfg.num_samples} samples per β (sampling seed {seed}); NLL-test at β on "
-                                    f"{cfg.num_samples} held-out rows" if cfg.dataset == "oracle" else
-                                    f"{cfg.num_samples} samples per β (sampling seed {seed}); BLEU-4: "
-                                    f"{source.protocol()}; NLL-test at β on the test split")
-        result["seconds"] = round(time.time() - t0, 1)
-    return result
-
-
-def parse_betas(values):
+def parse_betas(values: list[str]) -> list[float]:
     """--betas strings -> floats, each > 0, or a UserError naming the bad one."""
     betas = []
     for v in values:
@@ -106,8 +55,9 @@ def parse_betas(values):
     return betas
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     from absl import logging
+
     from leakgan_tf import data
     logging.set_verbosity(logging.WARNING)
     if not FLAGS.logdir:
@@ -130,7 +80,7 @@ def main(argv):
     sys.stdout.write(result + "\n")
 
 
-def run():
+def run() -> None:
     run_cli(main)
 
 

@@ -1,8 +1,17 @@
 """SavedModel export: a `generate(num, beta, seed)` signature that runs with
 TensorFlow alone (no leakgan_tf import needed to load and call it)."""
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
 from leakgan_tf import text
+
+if TYPE_CHECKING:
+    from leakgan_tf.leakgan import LeakGAN
 
 
 class ExportedGenerator(tf.Module):
@@ -16,7 +25,7 @@ class ExportedGenerator(tf.Module):
     checkpoint (Generator.sample_seeded; chunks of the run's sample_batch rows).
     """
 
-    def __init__(self, gan, vocab=None):
+    def __init__(self, gan: LeakGAN, vocab: text.Vocabulary | None = None):
         super().__init__()
         self.discriminator, self.manager, self.worker = gan.discriminator, gan.manager, gan.worker
         self._generator = gan.generator
@@ -25,7 +34,7 @@ class ExportedGenerator(tf.Module):
         self._has_vocab = vocab is not None
         self.generate = tf.function(self._generate)
 
-    def _generate(self, num, beta, seed):
+    def _generate(self, num: tf.Tensor, beta: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = self._generator.sample_seeded(num, [beta] * self._seq_len, seed, self._chunk)
         out = {"ids": ids}
         if self._has_vocab:
@@ -47,7 +56,7 @@ class ExportedGenerator(tf.Module):
         return traced[(tf.int32, tf.int64)]
 
 
-def export(gan, directory, vocab=None):
+def export(gan: LeakGAN, directory: str | os.PathLike, vocab: text.Vocabulary | None = None) -> pathlib.Path:
     """Writes the SavedModel to directory (replaced atomically if it exists)."""
     import pathlib
     import shutil

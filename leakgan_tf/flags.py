@@ -4,10 +4,13 @@ Every Config field is a flag of the same name; `--preset` supplies the model
 sizes of another experiment, `--variant` the code/paper switches (spec §13),
 and any flag set on the command line or in a flagfile wins over both.
 """
+from __future__ import annotations
+
 import dataclasses
 
 from absl import flags
 
+from leakgan_tf import switches
 from leakgan_tf.config import PRESETS, Config, make_config, variant_values
 
 FLAGS = flags.FLAGS
@@ -89,13 +92,15 @@ _HELP = {
 }
 
 
-def define_flags():
+def define_flags() -> None:
     """Defines the flags once (safe to call again)."""
     if "seq_len" in FLAGS:
         return
     for field in dataclasses.fields(Config):
         default, name = field.default, field.name
         help_text = _HELP[name]  # tests/test_ranges.py: every field has a help text
+        if name in switches.CHOICES:
+            help_text += f" (one of {', '.join(switches.CHOICES[name])}; default {switches.default(name)})"
         if isinstance(default, bool):
             flags.DEFINE_bool(name, default, help_text)
         elif isinstance(default, int):
@@ -118,7 +123,7 @@ def define_flags():
                          lower_bound=1)
 
 
-def config_from_flags():
+def config_from_flags() -> Config:
     """A validated Config from the parsed flags (preset, then variant, then explicit flags)."""
     from leakgan_tf.errors import UserError
     seq_len = FLAGS.seq_len if FLAGS["seq_len"].present else PRESETS[FLAGS.preset].get("seq_len", Config.seq_len)
@@ -143,7 +148,7 @@ def config_from_flags():
     return make_config(FLAGS.preset, **overrides)
 
 
-def variant_overrides(cfg):
+def variant_overrides(cfg: Config) -> list[str]:
     """Lines naming the flags given (on the command line or in a flagfile) that
     override a value --variant would set, e.g. a learning rate in a flagfile."""
     if cfg.variant == "code":
@@ -160,7 +165,7 @@ def variant_overrides(cfg):
             if FLAGS[name].present and getattr(cfg, name) != value]
 
 
-def expand_data_path(path):
+def expand_data_path(path: str) -> str:
     """Expands $LEAKGAN_SHARED_DATA (default ../shared/data) and other env vars."""
     import os
     env = dict(os.environ)

@@ -27,13 +27,14 @@ on the same g_j, so the teacher-forced log-probabilities of a sequence are
 those of the policy that drew it (at β = 1); see models/generator.py.
 For t = kc, k ≥ 1, goal(t) equals the "sample" block goal of block k.
 """
+from __future__ import annotations
+
 import tensorflow as tf
 
-SCHEDULES = ("sample", "train")
-GOAL_SCHEDULES = ("block", "sliding")
+SCHEDULES = ("sample", "train")  # the two windows of the "block" schedule (not a switch)
 
 
-def block_goals(subgoals, goal_init, step_size, schedule):
+def block_goals(subgoals: tf.Tensor, goal_init: tf.Tensor, step_size: int, schedule: str) -> tf.Tensor:
     """Block-constant goals of the original code.
 
     Args:
@@ -55,18 +56,18 @@ def block_goals(subgoals, goal_init, step_size, schedule):
     return tf.concat([goal_init[:, None], sums], axis=1)
 
 
-def token_goals(blocks, step_size, seq_len):
+def token_goals(blocks: tf.Tensor, step_size: int, seq_len: int) -> tf.Tensor:
     """Block goals [B, K', D_f] -> the goal of every token [B, T, D_f]."""
     return tf.repeat(blocks, step_size, axis=1)[:, :seq_len]
 
 
-def sliding_window_indices(position, step_size):
+def sliding_window_indices(position: int, step_size: int) -> list[int]:
     """The sub-goal indices summed for token `position` (a Python int):
     [max(position − i, 0) for i = 1..c], newest first."""
     return [max(position - i, 0) for i in range(1, step_size + 1)]
 
 
-def sliding_goals(subgoals, step_size, length):
+def sliding_goals(subgoals: tf.Tensor, step_size: int, length: int) -> tf.Tensor:
     """Sliding-window goals (paper Eq. 4, clamped at the start; module doc).
 
     Args:
@@ -82,7 +83,8 @@ def sliding_goals(subgoals, step_size, length):
     return total
 
 
-def sliding_step(window, current, position):
+def sliding_step(window: tf.Tensor, current: tf.Tensor | None,
+                 position: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """One token of the free-running loop under the sliding schedule.
 
     Args:

@@ -11,21 +11,28 @@ reward_rescale / rescale_delta the reward rescale (rewards.rescale).
 Randomness comes from one checkpointable `tf.random.Generator`, so a resumed
 run continues the same random stream.
 """
-import numpy as np
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from leakgan_tf import losses, rewards
-from leakgan_tf.optimizers import adam
 from leakgan_tf.models import Discriminator, Manager, Worker
 from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
+from leakgan_tf.optimizers import adam
+
+if TYPE_CHECKING:
+    from leakgan_tf.config import Config
 
 
-_MULTIWORKER = []  # the process's one MultiWorkerMirroredStrategy
+_MULTIWORKER: list[tf.distribute.Strategy] = []  # the process's one MultiWorkerMirroredStrategy
 
 
-def make_strategy(name):
+def make_strategy(name: str) -> tf.distribute.Strategy:
     """tf.distribute strategy for --distribute: none (default device), mirrored
     (all local GPUs, or CPUs configured as logical devices), multiworker (TF_CONFIG).
 
@@ -41,14 +48,14 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
-def num_params(model):
+def num_params(model: keras.Model) -> int:
     return int(sum(np.prod(v.shape) for v in model.weights))
 
 
 class LeakGAN:
     """Models, optimizers and compiled steps for one Config."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: Config):
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
         self.rng = tf.random.Generator.from_seed(cfg.seed)  # outside the scope: used in cross-replica code
@@ -73,7 +80,7 @@ class LeakGAN:
         self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
                                    prefix_features=paths[cfg.feature_path](self.discriminator),
                                    goal_schedule=cfg.goal_schedule)
-        self.manager_adversarial_loss, self.worker_adversarial_loss = losses.adversarial_losses(cfg.adversarial_loss)
+        self.adversarial_manager_loss, self.adversarial_worker_loss = losses.adversarial_losses(cfg.adversarial_loss)
         lr = cfg.gen_learning_rate
         # Generator gradients are clipped by global norm in _apply, after the
         # cross-replica sum (Keras' own clipping would clip each replica's share).
@@ -101,14 +108,14 @@ class LeakGAN:
             return self.discriminator.trainable_variables
         return (self.manager if optimizer_name.endswith("manager") else self.worker).trainable_variables
 
-    def param_counts(self):
+    def param_counts(self) -> dict[str, int]:
         return {m.name: num_params(m) for m in (self.discriminator, self.manager, self.worker)}
 
-    def next_seed(self):
+    def next_seed(self) -> tf.Tensor:
         """A fresh int64 [2] seed from the run's random stream."""
         return self.rng.make_seeds(1)[:, 0]
 
-    def next_numpy_seed(self):
+    def next_numpy_seed(self) -> int:
         return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFF)
 
     # ------------------------------------------------------------------ steps
@@ -189,23 +196,24 @@ class LeakGAN:
             out = self.generator.teacher_forced(tokens)
             with tape.stop_recording():
                 rollouts = self.generator.rollout(tokens, out, cfg.rollout_num, rollout_seed, cfg.rollout_beta)
-                reward = rewards.code_rewards(self.discriminator, tokens, rollouts, reals, num_reals,
+                reward = rewards.scaled_rewards(self.discriminator, tokens, rollouts, reals, num_reals,
                                               method=cfg.reward_rescale, delta=cfg.reward_delta)
-            manager_loss = self.manager_adversarial_loss(out, reward)
-            worker_loss = self.worker_adversarial_loss(out, reward)
+            manager_loss = self.adversarial_manager_loss(out, reward)
+            worker_loss = self.adversarial_worker_loss(out, reward)
         self._apply("adversarial_manager", manager_loss, tape)
         self._apply("adversarial_worker", worker_loss, tape)
         return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, tokens=tokens,
                     manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
                     self_nll=losses.worker_mle_loss(out))
 
-    def adversarial_step(self, seed, reals=None, num_reals=0):
+    def adversarial_step(self, seed: tf.Tensor, reals: np.ndarray | None = None,
+                         num_reals: int = 0) -> dict[str, tf.Tensor]:
         """One adversarial generator update; see _adversarial_step_fn."""
         if reals is None:
             reals = tf.zeros([self.cfg.batch_size, self.cfg.seq_len], tf.int32)
         return self._adversarial_step(seed, tf.constant(reals, tf.int32), tf.constant(num_reals, tf.int32))
 
-    def nll(self, tokens, beta=1.0):
+    def nll(self, tokens: np.ndarray, beta: float = 1.0) -> float:
         """The generator's mean per-token NLL (nats) of int tokens [N, T], teacher
         forced, over the first N // B · B rows (G0 fixes the batch size), under its
         distribution at inverse temperature β (1 = the trained distribution)."""
@@ -218,7 +226,7 @@ class LeakGAN:
     def _sample_fn(self, betas, seed):
         return self.generator.sample(self.cfg.sample_batch, tf.unstack(betas), seed)
 
-    def generate(self, num, beta):
+    def generate(self, num: int, beta: float) -> np.ndarray:
         """num sequences (int32 numpy [num, T]) at inverse temperature β, which is a
         float or a per-position list."""
         betas = beta if isinstance(beta, (list, tuple)) else [beta] * self.cfg.seq_len

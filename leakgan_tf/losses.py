@@ -35,29 +35,38 @@ original's 1/(B·K) scale is kept).
 All functions are pure: they take the `TeacherForced` tuple of
 `Generator.teacher_forced` (and rewards [B, K]) and return scalars.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
+from leakgan_tf import switches
 from leakgan_tf.models.ops import cosine
 
-ADVERSARIAL_LOSSES = ("collapsed", "per_step")
+if TYPE_CHECKING:
+    from leakgan_tf.models.generator import TeacherForced
+
+LossFn = Callable[..., tf.Tensor]  # (tf_out, rewards [B, K]) -> scalar
 
 
-def manager_cosine(tf_out):
+def manager_cosine(tf_out: TeacherForced) -> tf.Tensor:
     """C̄_M, the mean cosine between segment feature changes and their goals."""
     return tf.reduce_mean(cosine(tf_out.segment_change, tf_out.segment_goals))
 
 
-def worker_cosine(tf_out):
+def worker_cosine(tf_out: TeacherForced) -> tf.Tensor:
     """C̄_W, the mean cosine between token feature changes and their goals."""
     return tf.reduce_mean(cosine(tf_out.token_change, tf_out.token_goals))
 
 
-def worker_mle_loss(tf_out):
+def worker_mle_loss(tf_out: TeacherForced) -> tf.Tensor:
     """L_Wpre: mean negative log-likelihood per token (nats)."""
     return -tf.reduce_mean(tf_out.log_probs)
 
 
-def manager_pretrain_loss(tf_out, batch_size=None):
+def manager_pretrain_loss(tf_out: TeacherForced, batch_size: int | None = None) -> tf.Tensor:
     """L_Mpre = −C̄_M / (B·K); batch_size overrides B (the global batch when tf_out
     is one replica's share)."""
     shape = tf.shape(tf_out.segment_goals)
@@ -65,25 +74,25 @@ def manager_pretrain_loss(tf_out, batch_size=None):
     return -manager_cosine(tf_out) / tf.cast(batch * shape[1], tf.float32)
 
 
-def manager_adversarial_loss(tf_out, rewards):
+def manager_collapsed_loss(tf_out: TeacherForced, rewards: tf.Tensor) -> tf.Tensor:
     """L_Madv = −mean(R)·C̄_M; rewards [B, K]."""
     return -tf.reduce_mean(rewards) * manager_cosine(tf_out)
 
 
-def worker_adversarial_loss(tf_out, rewards=None):
+def worker_collapsed_loss(tf_out: TeacherForced, rewards: tf.Tensor | None = None) -> tf.Tensor:
     """L_Wadv = C̄_W · L_Wpre on the generator's own samples (rewards unused)."""
     del rewards
     return tf.stop_gradient(worker_cosine(tf_out)) * worker_mle_loss(tf_out)
 
 
 # ---------------------------------------------------------------- per step (paper)
-def manager_per_step_loss(tf_out, rewards):
+def manager_per_step_loss(tf_out: TeacherForced, rewards: tf.Tensor) -> tf.Tensor:
     """Paper Eq. 7: −mean_{b,k} R[b,k]·cos(f_{c(k+1)} − f_{ck}, G_k); rewards [B, K]."""
     cos = cosine(tf_out.segment_change, tf_out.segment_goals)          # [B, K]
     return -tf.reduce_mean(tf.stop_gradient(rewards) * cos)
 
 
-def worker_intrinsic_reward(tf_out):
+def worker_intrinsic_reward(tf_out: TeacherForced) -> tf.Tensor:
     """Paper Eq. 8 (indices in the module doc): r^I [B, T], a constant.
 
     r^I[:, t] = mean over i = 1..min(c, t+1) of cos(f_{t+1} − f_{t+1−i}, g_{t+1−i}).
@@ -100,18 +109,16 @@ def worker_intrinsic_reward(tf_out):
     return tf.stop_gradient(total / tf.reduce_sum(tf.constant(count), axis=0))
 
 
-def worker_per_step_loss(tf_out, rewards=None):
+def worker_per_step_loss(tf_out: TeacherForced, rewards: tf.Tensor | None = None) -> tf.Tensor:
     """Paper Eq. 9 as a REINFORCE loss: −mean_{b,t} r^I[b,t]·log p(x_t) (rewards unused:
     the Worker is trained on its intrinsic reward only)."""
     del rewards
     return -tf.reduce_mean(worker_intrinsic_reward(tf_out) * tf_out.log_probs)
 
 
-def adversarial_losses(name):
+def adversarial_losses(name: str) -> tuple[LossFn, LossFn]:
     """(manager_loss(tf_out, rewards), worker_loss(tf_out, rewards)) for
     Config.adversarial_loss."""
-    table = {"collapsed": (manager_adversarial_loss, worker_adversarial_loss),
+    table = {"collapsed": (manager_collapsed_loss, worker_collapsed_loss),
              "per_step": (manager_per_step_loss, worker_per_step_loss)}
-    if name not in table:
-        raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}, got {name!r}")
-    return table[name]
+    return table[switches.check("adversarial_loss", name, ValueError)]

@@ -20,14 +20,19 @@ recounting every reference n-gram for every hypothesis as nltk does:
 
 No TensorFlow or nltk import is needed.
 """
+from __future__ import annotations
+
 import bisect
 import math
 import multiprocessing
 import random
 import sys
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple
+
+Sentence = Sequence[str] | str  # a tokenised sentence (or one string of space-separated tokens)
 
 NLTK_REFERENCE_VERSION = "3.10.4"
 _METHOD1_EPSILON = 0.1  # nltk SmoothingFunction(epsilon=0.1).method1
@@ -95,7 +100,7 @@ class BleuScorer:
     ``smoothing=None``), for 1 <= n <= max_n.
     """
 
-    def __init__(self, references, max_n=5, smoothing="method1"):
+    def __init__(self, references: Iterable[Sentence], max_n: int = 5, smoothing: str = "method1"):
         references = [_tokens(r) for r in references]
         if not references:
             raise ValueError("BleuScorer needs at least one reference")
@@ -126,15 +131,15 @@ class BleuScorer:
         ref_len = _closest_length(self.ref_lengths, len(hyp))
         return [_bleu_from_stats(matches, totals, len(hyp), ref_len, n, self.smoothing) for n in ns]
 
-    def sentence_bleu(self, hypothesis, n):
+    def sentence_bleu(self, hypothesis: Sentence, n: int) -> float:
         """BLEU-n (uniform weights) of one hypothesis against all references."""
         return self._scores(hypothesis, [n])[0]
 
-    def sentence_bleus(self, hypothesis, ns):
+    def sentence_bleus(self, hypothesis: Sentence, ns: Sequence[int]) -> list[float]:
         """[BLEU-n for n in ns] of one hypothesis, counting its n-grams once."""
         return self._scores(hypothesis, list(ns))
 
-    def mean_bleus(self, hypotheses, ns, processes=1):
+    def mean_bleus(self, hypotheses: Sequence[Sentence], ns: Sequence[int], processes: int = 1) -> dict[int, float]:
         """{n: mean sentence BLEU-n over hypotheses}; identical for any ``processes``."""
         ns = list(ns)
         hypotheses = [_tokens(h) for h in hypotheses]
@@ -143,7 +148,7 @@ class BleuScorer:
         rows = _map_chunks(self, hypotheses, ns, processes)
         return {n: math.fsum(r[j] for r in rows) / len(rows) for j, n in enumerate(ns)}
 
-    def mean_bleu(self, hypotheses, n, processes=1):
+    def mean_bleu(self, hypotheses: Sequence[Sentence], n: int, processes: int = 1) -> float:
         """Mean sentence BLEU-n over hypotheses.
 
         processes > 1 splits the hypotheses over forked workers (same result,
@@ -190,7 +195,8 @@ class SelfBleuResult(NamedTuple):
     references: int  # references per hypothesis (= scored set size - 1)
 
 
-def self_bleu(samples, n, smoothing="method1", max_references=None, seed=0):
+def self_bleu(samples: Sequence[Sentence], n: int, smoothing: str = "method1", max_references: int | None = None,
+              seed: int = 0) -> SelfBleuResult:
     """Self-BLEU-n: each sample scored against all the *other* samples, then averaged.
 
     Texygen (geek-ai/Texygen ``utils/metrics/SelfBleu.py``) tokenises each
@@ -259,7 +265,7 @@ def self_bleu(samples, n, smoothing="method1", max_references=None, seed=0):
     return SelfBleuResult(math.fsum(scores) / m, m, m - 1)
 
 
-def distinct_n(samples, n):
+def distinct_n(samples: Iterable[Sequence], n: int) -> float:
     """Distinct-n over the whole sample set: #distinct n-grams / #n-grams (0.0 if none)."""
     seen, total = set(), 0
     for s in samples:
@@ -275,9 +281,9 @@ class Protocol:
 
     name: str
     description: str
-    smoothing: Optional[str]
-    max_hypotheses: Optional[int] = None  # keep this many after a seeded shuffle
-    max_references: Optional[int] = None  # keep the first this many references
+    smoothing: str | None
+    max_hypotheses: int | None = None  # keep this many after a seeded shuffle
+    max_references: int | None = None  # keep the first this many references
 
 
 PROTOCOLS = {
@@ -296,7 +302,8 @@ PROTOCOLS = {
 }
 
 
-def bleu_report(hypotheses, references, protocol, max_n=5, seed=0, processes=1):
+def bleu_report(hypotheses: Sequence[Sentence], references: Sequence[Sentence], protocol: str, max_n: int = 5,
+                seed: int = 0, processes: int = 1) -> dict:
     """BLEU-2..max_n under a named protocol, with the protocol and the counts used.
 
     Returns a dict: protocol, description, smoothing, hypotheses, references
@@ -327,7 +334,7 @@ def bleu_report(hypotheses, references, protocol, max_n=5, seed=0, processes=1):
     }
 
 
-def format_report(report):
+def format_report(report: dict) -> str:
     """One protocol line, then one line per score tagged with the protocol and counts."""
     tag = f"[{report['protocol']}: {report['hypotheses']} hyp x {report['references']} ref]"
     lines = [f"protocol {report['protocol']}: {report['description']} "

@@ -14,6 +14,8 @@ counter) and replaces only the per-variable update with that kernel:
 which is Keras' update written as one pass (Kingma & Ba, Alg. 1, with ε
 outside the root, as both TF1 and Keras place it).
 """
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
 
@@ -25,7 +27,7 @@ class FusedAdam(keras.optimizers.Adam):
     gradients and amsgrad fall back to Keras' update.
     """
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor) -> None:
         if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
@@ -41,6 +43,6 @@ class FusedAdam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype), use_locking=False)
 
 
-def adam(learning_rate, clip=None):
+def adam(learning_rate: float, clip: float | None = None) -> FusedAdam:
     """TF1 AdamOptimizer defaults (ε = 1e-8), optional global-norm clipping."""
     return FusedAdam(learning_rate=learning_rate, epsilon=1e-8, global_clipnorm=clip)

@@ -7,20 +7,28 @@
            the row; tied values share their average rank (fractional ranking:
            the mean of the positions they occupy), δ = 12 by default
 
+(the default δ of each: switches.RESCALE_DELTA)
+
 N is the row length (B, or B + M' with COCO's appended reals).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
-RESCALES = ("ladder", "rank")
-DEFAULT_DELTA = {"ladder": 16.0, "rank": 12.0}
+from leakgan_tf import switches
+
+if TYPE_CHECKING:
+    from leakgan_tf.models.discriminator import Discriminator
 
 
-def ladder(index, total, delta=16.0):
+def ladder(index: tf.Tensor, total: int | tf.Tensor, delta: float = 16.0) -> tf.Tensor:
     """σ(δ·idx/total − δ/2): the original's `redistribution` (δ = 16)."""
     return tf.sigmoid(delta * tf.cast(index, tf.float32) / tf.cast(total, tf.float32) - delta / 2.0)
 
 
-def rescale_code(rewards, delta=16.0):
+def rescale_ladder(rewards: tf.Tensor, delta: float = 16.0) -> tf.Tensor:
     """The original's rescale, row by row: distinct values get ladder indices
     1, 2, … in first-appearance order (Python 3 dict order), not by rank; the
     ladder's denominator is the row length.
@@ -36,7 +44,7 @@ def rescale_code(rewards, delta=16.0):
     return tf.stack([row(rewards[k]) for k in range(rewards.shape[0])], axis=0)
 
 
-def descending_ranks(rewards):
+def descending_ranks(rewards: tf.Tensor) -> tf.Tensor:
     """Fractional descending ranks per row: [K, N] -> float [K, N]; the highest
     value has rank 1, tied values share the mean of the positions they occupy:
     rank = 1 + #{greater} + (#{equal} − 1)/2."""
@@ -46,7 +54,7 @@ def descending_ranks(rewards):
     return 1.0 + greater + (equal - 1.0) / 2.0
 
 
-def rescale_rank(rewards, delta=12.0):
+def rescale_rank(rewards: tf.Tensor, delta: float = 12.0) -> tf.Tensor:
     """Paper Eq. 11 row by row: σ(δ·(0.5 − rank/N)), rank from descending_ranks.
 
     rewards [K, N] -> [K, N]."""
@@ -54,15 +62,14 @@ def rescale_rank(rewards, delta=12.0):
     return tf.sigmoid(delta * (0.5 - descending_ranks(rewards) / total))
 
 
-def rescale(rewards, method="ladder", delta=None):
+def rescale(rewards: tf.Tensor, method: str = "ladder", delta: float | None = None) -> tf.Tensor:
     """The rescale named by Config.reward_rescale; delta None = its default (16 / 12)."""
-    if method not in RESCALES:
-        raise ValueError(f"reward_rescale must be one of {RESCALES}, got {method!r}")
-    delta = DEFAULT_DELTA[method] if delta is None else delta
-    return rescale_code(rewards, delta) if method == "ladder" else rescale_rank(rewards, delta)
+    switches.check("reward_rescale", method, ValueError)
+    delta = switches.RESCALE_DELTA[method] if delta is None else delta
+    return rescale_ladder(rewards, delta) if method == "ladder" else rescale_rank(rewards, delta)
 
 
-def segment_rewards(discriminator, tokens, rollouts):
+def segment_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor) -> tf.Tensor:
     """Raw rewards before rescaling (spec §6.1).
 
     tokens [B, T]; rollouts [K−1, R, B, T] -> [K, B]: row k < K−1 is the sum over
@@ -77,9 +84,10 @@ def segment_rewards(discriminator, tokens, rollouts):
     return tf.concat([completed, full[None]], axis=0)
 
 
-def code_rewards(discriminator, tokens, rollouts, reals=None, num_reals=None, method="ladder", delta=None):
+def scaled_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor, reals: tf.Tensor | None = None,
+                   num_reals: tf.Tensor | None = None, method: str = "ladder", delta: float | None = None) -> tf.Tensor:
     """Rewards as the original feeds them to G: rescale(raw) / R, as [B, K]
-    (method "ladder" = the original's rescale_code; "rank" = paper Eq. 11).
+    (method "ladder" = the original's rescale_ladder; "rank" = paper Eq. 11).
 
     reals [M, T] (COCO, spec §6.4): real sentences scored with every row and
     ranked with it (ladder denominator B + M'); only the B generated columns are

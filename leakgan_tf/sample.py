@@ -8,6 +8,8 @@ features) from DIR/checkpoints. Text runs print detokenised sentences (--ids
 for the ids); oracle runs print one sequence of ids per line. The SavedModel
 has a `generate(num, beta, seed)` signature that needs only TensorFlow.
 """
+from __future__ import annotations
+
 import sys
 
 from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
@@ -32,13 +34,14 @@ flags.DEFINE_string("export", "", "write a SavedModel here instead of sampling")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     from absl import logging
+
     from leakgan_tf import data
     logging.set_verbosity(logging.WARNING)
     if not FLAGS.logdir:
         raise UserError("--logdir is required")
-    gan, cfg = load_run(FLAGS.logdir)
+    gan, cfg, _, _ = load_run(FLAGS.logdir)
     vocab = load_vocab(FLAGS.logdir)
     if FLAGS.export:
         from leakgan_tf.export import export
@@ -57,7 +60,7 @@ def main(argv):
         sys.stdout.write("".join(line + "\n" for line in lines))
 
 
-def run():
+def run() -> None:
     run_cli(main)
 
 

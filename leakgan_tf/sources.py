@@ -7,23 +7,122 @@
                 (a fresh random sample of them each round, spec §2.2), NLL-test,
                 BLEU-2..5 and Self-BLEU with their protocol, decoded samples.
 
-Both give the Trainer the same six things: mle_data(), positives(num, seed),
-reward_reals(seed), evaluate(gan, samples, seed), decode(row) and inherit(logdir)
-(what a run branched off another with --init_from keeps of that run's data).
+Both are a `Source`: what the Trainer needs (mle_data, positives,
+reward_reals, evaluate, decode, inherit). `from_config(cfg, logdir)` builds
+the one a Config names (train and evaluate both call it).
 """
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import TYPE_CHECKING, Protocol
+
 import numpy as np
 
 from leakgan_tf import data, metrics
+from leakgan_tf.errors import UserError
+
+if TYPE_CHECKING:
+    from leakgan_tf.config import Config
+    from leakgan_tf.leakgan import LeakGAN
+    from leakgan_tf.text import Corpus
+    from synthetic_oracle.model import OracleLSTM
+
+
+class Source(Protocol):
+    """What the Trainer needs of a data source. Token arrays are int32 [N, T]."""
+
+    cfg: Config  # the run's Config (a text source sizes vocab_size to its corpus)
+
+    def mle_data(self) -> np.ndarray:
+        """The MLE training set [N, T] (the same array on every call)."""
+
+    def positives(self, num: int, seed: int) -> np.ndarray:
+        """num real sequences [num, T] as D's positives for one round."""
+
+    def reward_reals(self, seed: int) -> np.ndarray | None:
+        """Real sequences [M, T] ranked with the rollouts' rewards (spec §6.4), or None."""
+
+    def evaluate(self, gan: LeakGAN, samples: np.ndarray, seed: int) -> dict[str, float]:
+        """Scores of samples [N, T] drawn from gan."""
+
+    def decode(self, row: np.ndarray) -> str:
+        """One sequence [T] as display text."""
+
+    def inherit(self, other_logdir: pathlib.Path) -> list[str]:
+        """What a --init_from branch keeps of the run in other_logdir; one line per file."""
+
+
+def from_config(cfg: Config, logdir: str | pathlib.Path, fresh: bool = False) -> Source:
+    """The source cfg.dataset names, its data kept in logdir (fresh: a text run's
+    vocabulary is rebuilt). A text source's cfg has vocab_size set to the corpus'."""
+    logdir = pathlib.Path(logdir)
+    if cfg.dataset == "oracle":
+        return OracleSource(build_oracle(cfg), cfg, logdir)
+    return build_text_source(cfg, logdir, fresh)
+
+
+def build_oracle(cfg: Config) -> OracleLSTM:
+    """The oracle the config names (synthetic_oracle.OracleLSTM): a parameter
+    file or a seeded random LSTM."""
+    from synthetic_oracle import OracleError
+    from synthetic_oracle.model import OracleLSTM
+    try:
+        if cfg.oracle_params:
+            oracle = OracleLSTM.from_npz(cfg.oracle_params)
+            where = cfg.oracle_params
+        else:
+            oracle = OracleLSTM.from_seed(cfg.oracle_seed, cfg.vocab_size, cfg.oracle_emb_dim,
+                                          cfg.oracle_hidden_dim)
+            where = (f"seeded random oracle (seed {cfg.oracle_seed}, E={cfg.oracle_emb_dim}, "
+                     f"H={cfg.oracle_hidden_dim}); pass --oracle_params=PATH.npz for the paper's oracle")
+    except OracleError as e:
+        raise UserError(str(e)) from None
+    if oracle.vocab_size != cfg.vocab_size:
+        raise UserError(f"oracle vocabulary {oracle.vocab_size} != --vocab_size={cfg.vocab_size}; "
+                        f"set --vocab_size={oracle.vocab_size}")
+    print(f"oracle: {where}", flush=True)
+    return oracle
+
+
+def build_text_source(cfg: Config, logdir: pathlib.Path, fresh: bool) -> TextSource:
+    """Prepares the corpus (vocabulary kept in the logdir) and sizes the model to it."""
+    from leakgan_tf import text
+    vocab_path = pathlib.Path(logdir) / "vocab.txt"
+    if fresh:
+        vocab_path.unlink(missing_ok=True)
+    vocab_path.parent.mkdir(parents=True, exist_ok=True)
+    common = dict(seq_len=cfg.seq_len, min_count=cfg.min_count, max_vocab=cfg.max_vocab or None,
+                  tokenizer=cfg.tokenizer, too_long=cfg.too_long, vocab_path=vocab_path, oov=cfg.oov)
+    if cfg.dataset == "text":
+        corpus = text.prepare_corpus(cfg.train_file, cfg.test_file or None, test_fraction=cfg.test_fraction,
+                                     **common)
+        where = cfg.train_file
+    else:
+        from leakgan_tf.datasets import load_text_split, load_tfds_text
+        if cfg.tfds_name.startswith("local_text"):
+            name = cfg.tfds_name.split("/", 1)[1] if "/" in cfg.tfds_name else "coco"
+            train, test = (load_text_split(name, split) for split in ("train", "test"))
+        else:
+            train, test = (load_tfds_text(cfg.tfds_name, split) for split in ("train", "test"))
+        corpus = text.corpus_from_sentences(train, test, **common)
+        where = f"tfds {cfg.tfds_name}"
+    cfg = dataclasses.replace(cfg, vocab_size=corpus.vocab_size).validate()
+    tr, te = corpus.stats["train"], corpus.stats["test"]
+    print(f"data: {where}: vocabulary {corpus.vocab_size} ({corpus.stats['vocab']['source']}); train {tr['kept']} "
+          f"sentences ({tr['dropped_too_long']} too long, {tr['truncated']} truncated); test {te['kept']} "
+          f"({te['dropped_too_long']} too long, {te['unknown_tokens']} unknown tokens)", flush=True)
+    return TextSource(corpus, cfg, cfg.tokenizer)
 
 
 class OracleSource:
     """Synthetic data from an oracle LSTM (synthetic_oracle.OracleLSTM)."""
 
-    def __init__(self, oracle, cfg, logdir):
-        self.oracle, self.cfg, self.path = oracle, cfg, logdir / "real_data.txt"
+    def __init__(self, oracle: OracleLSTM, cfg: Config, logdir: str | pathlib.Path):
+        self.oracle, self.cfg, self.path = oracle, cfg, pathlib.Path(logdir) / "real_data.txt"
         self._mle = None
 
-    def mle_data(self):
+    def mle_data(self) -> np.ndarray:
         """The fixed MLE training set: drawn once, kept in the logdir. Its seed comes
         from --seed, not from the run's random stream, so the stream is the same
         whether or not an interrupted run already wrote the file."""
@@ -35,16 +134,16 @@ class OracleSource:
                 data.write_int_sequences(self.path, self._mle)
         return self._mle
 
-    def positives(self, num, seed):
+    def positives(self, num: int, seed: int) -> np.ndarray:
         """Fresh oracle samples every round (code), or the fixed MLE set (paper)."""
         if self.cfg.dis_positives == "fixed":
             return self.mle_data()[:num]
         return self.oracle.generate(num, self.cfg.seq_len, seed=seed)
 
-    def reward_reals(self, seed):
+    def reward_reals(self, seed: int) -> None:
         return None
 
-    def evaluate(self, gan, samples, seed):
+    def evaluate(self, gan: LeakGAN, samples: np.ndarray, seed: int) -> dict[str, float]:
         """NLL-oracle of samples (drawn at eval_beta) and the oracle's own NLL; with
         extended_eval also NLL-oracle at β = 1, NLL-test and distinct-4 at both β."""
         truth = self.oracle.generate(len(samples), self.cfg.seq_len, seed=seed)
@@ -56,7 +155,7 @@ class OracleSource:
                        distinct4_beta1=metrics.distinct_n(hot.tolist(), 4))
         return out
 
-    def test_set(self):
+    def test_set(self) -> np.ndarray:
         """num_samples held-out oracle samples the generator never trains on (fixed
         seed, kept in the logdir; the first num_samples rows if the file holds more)."""
         path = self.path.with_name("test_data.txt")
@@ -66,7 +165,7 @@ class OracleSource:
             data.write_int_sequences(path, rows)
         return rows[:self.cfg.num_samples]
 
-    def inherit(self, other_logdir):
+    def inherit(self, other_logdir: pathlib.Path) -> list[str]:
         """A run branched off another (--init_from) keeps that run's data: the first
         num_samples rows of its MLE set (the generator's training data, and the fixed
         D positives) and of its test set, so scores and training sets stay comparable.
@@ -89,7 +188,7 @@ class OracleSource:
         self._mle = None
         return lines
 
-    def decode(self, row):
+    def decode(self, row: np.ndarray) -> str:
         return " ".join(map(str, row))
 
 
@@ -98,36 +197,36 @@ class TextSource:
 
     SELF_BLEU_REFERENCES = 1000
 
-    def __init__(self, corpus, cfg, tokenizer="nltk"):
+    def __init__(self, corpus: Corpus, cfg: Config, tokenizer: str = "nltk"):
         from leakgan_tf import text
         self.text, self.corpus, self.cfg, self.tokenizer = text, corpus, cfg, tokenizer
         self._scorer = None
 
-    def mle_data(self):
+    def mle_data(self) -> np.ndarray:
         return self.corpus.train
 
-    def inherit(self, other_logdir):
+    def inherit(self, other_logdir: pathlib.Path) -> list[str]:
         """Text runs read the same corpus whatever run they branch off: nothing to keep."""
         return []
 
-    def positives(self, num, seed):
+    def positives(self, num: int, seed: int) -> np.ndarray:
         """A fresh random sample of training sentences each round (with replacement
         only if too few); with dis_positives=fixed, the same sample every round."""
         rng = np.random.default_rng(self.cfg.seed if self.cfg.dis_positives == "fixed" else seed)
         train = self.corpus.train
         return train[rng.choice(len(train), size=num, replace=num > len(train))]
 
-    def reward_reals(self, seed):
+    def reward_reals(self, seed: int) -> np.ndarray:
         """One batch of real sentences appended to reward ranking (spec §6.4)."""
         return self.positives(self.cfg.batch_size, seed)
 
-    def words(self, row):
+    def words(self, row: np.ndarray) -> list[str]:
         return self.corpus.vocab.decode(row)
 
-    def decode(self, row):
+    def decode(self, row: np.ndarray) -> str:
         return self.text.detokenize(self.words(row), self.tokenizer)
 
-    def evaluate(self, gan, samples, seed):
+    def evaluate(self, gan: LeakGAN, samples: np.ndarray, seed: int) -> dict[str, float]:
         """NLL-test, BLEU-2..5 (Texygen protocol) and Self-BLEU-2..5 of samples."""
         if self._scorer is None:
             self._scorer = metrics.BleuScorer(self.corpus.test_tokens, max_n=5, smoothing="method1")
@@ -139,6 +238,6 @@ class TextSource:
             out[f"self_bleu{n}"] = metrics.self_bleu(hyps, n, max_references=self.SELF_BLEU_REFERENCES, seed=seed).score
         return out
 
-    def protocol(self):
+    def protocol(self) -> str:
         return (f"BLEU: every sample vs all {len(self.corpus.test_tokens)} test references, nltk method1 "
                 f"smoothing (Texygen); Self-BLEU: {self.SELF_BLEU_REFERENCES} random samples, each vs the others")

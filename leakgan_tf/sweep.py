@@ -14,12 +14,23 @@ et al., 2020, "Language GANs falling short"). For each β:
 
 Each β uses the same sampling seed, so the curves differ only by β.
 """
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from leakgan_tf import metrics
+
+if TYPE_CHECKING:
+    from leakgan_tf.leakgan import LeakGAN
+    from leakgan_tf.sources import Source
 
 DEFAULT_BETAS = (0.8, 1.0, 1.2, 1.5, 2.0)
 
 
-def temperature_sweep(gan, source, betas, num_samples, seed=0):
+def temperature_sweep(gan: LeakGAN, source: Source, betas: Sequence[float], num_samples: int,
+                      seed: int = 0) -> list[dict[str, float]]:
     """[{beta, nll_oracle | bleu4, nll_test, distinct4}] for each β, in order.
 
     gan: a LeakGAN; source: sources.OracleSource or TextSource of its run;
@@ -43,7 +54,8 @@ def temperature_sweep(gan, source, betas, num_samples, seed=0):
     return rows
 
 
-def plot_sweeps(curves, path, title=""):
+def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | os.PathLike,
+                title: str = "") -> str | None:
     """Draws {label: rows of temperature_sweep} as quality against NLL-test, one
     line per label with its β values annotated, written atomically to path (PNG).
     Returns path, or None when matplotlib is missing (pip install -e .[experiments])."""

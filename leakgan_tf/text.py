@@ -46,12 +46,16 @@ the original COCO vocabulary, which has "A" and "a"):
 `detokenize` joins tokens for display (nltk's TreebankWordDetokenizer, or plain
 spaces for "whitespace" data).
 """
+from __future__ import annotations
+
 import collections
 import dataclasses
 import pathlib
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from leakgan_tf import switches
 from leakgan_tf.data import atomic_write
 from leakgan_tf.errors import UserError
 
@@ -59,40 +63,36 @@ PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 SPECIAL_TOKENS = (PAD, EOS, UNK)
 NUM_SPECIAL = len(SPECIAL_TOKENS)
-TOKENIZERS = ("nltk", "wordpunct", "whitespace")
-TOO_LONG_MODES = ("drop", "truncate")
-OOV_MODES = ("unk", "drop")
 
 
 # ---------------------------------------------------------------- tokenisation
 
-def get_tokenizer(name="nltk"):
-    """Returns a function str -> list[str] for one of TOKENIZERS."""
+def get_tokenizer(name: str | Callable[[str], list[str]] = "nltk") -> Callable[[str], list[str]]:
+    """Returns a function str -> list[str] for one of switches.CHOICES["tokenizer"]."""
     if callable(name):
         return name
+    switches.check("tokenizer", name)
     if name == "nltk":
         from nltk.tokenize import NLTKWordTokenizer
         return NLTKWordTokenizer().tokenize
     if name == "wordpunct":
         from nltk.tokenize import wordpunct_tokenize
         return wordpunct_tokenize
-    if name == "whitespace":
-        return str.split
-    raise UserError(f"unknown tokenizer {name!r}; use one of {', '.join(TOKENIZERS)}")
+    return str.split  # "whitespace"
 
 
-def tokenize(line, tokenizer="nltk"):
+def tokenize(line: str, tokenizer: str = "nltk") -> list[str]:
     """Tokens of one sentence (case kept)."""
     return get_tokenizer(tokenizer)(line)
 
 
-def tokenize_lines(lines, tokenizer="nltk"):
+def tokenize_lines(lines: Iterable[str], tokenizer: str = "nltk") -> list[list[str]]:
     """Tokens of each sentence: list[str] -> list[list[str]]."""
     fn = get_tokenizer(tokenizer)
     return [fn(line) for line in lines]
 
 
-def detokenize(tokens, tokenizer="nltk"):
+def detokenize(tokens: list[str], tokenizer: str = "nltk") -> str:
     """One display string from tokens ("whitespace" data is joined with spaces)."""
     tokens = list(tokens)
     if tokenizer == "whitespace":
@@ -103,7 +103,7 @@ def detokenize(tokens, tokenizer="nltk"):
 
 # ---------------------------------------------------------------- reading and splitting
 
-def read_sentences(path):
+def read_sentences(path: str | pathlib.Path) -> list[str]:
     """Sentences of a UTF-8 text file, one a line: surrounding whitespace is
     stripped and blank lines are skipped (a leading BOM is ignored).
 
@@ -133,7 +133,7 @@ def read_sentences(path):
     return sentences
 
 
-def split_lines(lines, test_fraction=0.1, seed=0):
+def split_lines(lines: list[str], test_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
     """Seeded random split of one corpus into (train, test), each in file order.
 
     round(len(lines) * test_fraction) lines go to test (EMNLP News: the 10k file
@@ -166,7 +166,7 @@ class Vocabulary:
     `Vocabulary.load`; `len(vocab)` is the model's vocab_size.
     """
 
-    def __init__(self, tokens, counts=None):
+    def __init__(self, tokens: Iterable[str], counts: dict[str, int] | None = None):
         tokens = list(tokens)
         if tuple(tokens[:NUM_SPECIAL]) != SPECIAL_TOKENS:
             raise ValueError(f"a vocabulary must start with {SPECIAL_TOKENS}, got {tokens[:NUM_SPECIAL]}")
@@ -183,7 +183,7 @@ class Vocabulary:
         self.counts = dict(counts) if counts is not None else None  # training counts of the words, if built
 
     @classmethod
-    def build(cls, token_lists, min_count=1, max_size=None):
+    def build(cls, token_lists: Iterable[list[str]], min_count: int = 1, max_size: int | None = None) -> Vocabulary:
         """Vocabulary of the words that occur at least min_count times.
 
         Args:
@@ -218,13 +218,13 @@ class Vocabulary:
         return cls(SPECIAL_TOKENS + tuple(words), {w: counts[w] for w in words})
 
     # --- persistence
-    def save(self, path):
+    def save(self, path: str | pathlib.Path) -> None:
         """Writes UTF-8 text, one token a line (line n+1 = id n), atomically."""
         with atomic_write(path, "w") as f:
             f.write("".join(t + "\n" for t in self._tokens))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | pathlib.Path) -> Vocabulary:
         """Reads a file written by `save`, with one-line UserErrors for bad files."""
         path = pathlib.Path(path)
         if not path.is_file():
@@ -261,11 +261,11 @@ class Vocabulary:
         return len(self._tokens)
 
     @property
-    def size(self):
+    def size(self) -> int:
         return len(self._tokens)
 
     @property
-    def tokens(self):
+    def tokens(self) -> list[str]:
         """All tokens in id order (a tuple)."""
         return self._tokens
 
@@ -278,16 +278,16 @@ class Vocabulary:
     def __repr__(self):
         return f"Vocabulary(size={len(self)}, words={list(self._tokens[NUM_SPECIAL:NUM_SPECIAL + 5])}...)"
 
-    def token_id(self, word):
+    def token_id(self, word: str) -> int:
         """Id of a word (`<unk>`'s id if it is not in the vocabulary)."""
         return self._word_ids.get(word, UNK_ID)
 
-    def encode(self, tokens):
+    def encode(self, tokens: list[str]) -> list[int]:
         """Ids of the tokens; unknown words map to UNK_ID. No `<eos>` is added."""
         get = self._word_ids.get
         return [get(t, UNK_ID) for t in tokens]
 
-    def decode(self, ids):
+    def decode(self, ids: Iterable[int]) -> list[str]:
         """Tokens of one id sequence: stops at the first `<eos>`, drops `<pad>`s,
         shows unknown words as `<unk>`."""
         out = []
@@ -302,14 +302,15 @@ class Vocabulary:
             out.append(self._tokens[i])
         return out
 
-    def decode_text(self, ids, tokenizer="nltk"):
+    def decode_text(self, ids: Iterable[int], tokenizer: str = "nltk") -> str:
         """`decode` joined into one display string (see `detokenize`)."""
         return detokenize(self.decode(ids), tokenizer)
 
 
 # ---------------------------------------------------------------- encoding
 
-def encode_corpus(token_lists, vocab, seq_len, too_long="drop", oov="unk", name="corpus"):
+def encode_corpus(token_lists: list[list[str]], vocab: Vocabulary, seq_len: int, too_long: str = "drop",
+                  oov: str = "unk", name: str = "corpus") -> tuple[np.ndarray, dict]:
     """Tokenised sentences -> int32 [N, seq_len] and a stats dict.
 
     Each sentence becomes its word ids + `<eos>`, right-padded with `<pad>`.
@@ -324,10 +325,8 @@ def encode_corpus(token_lists, vocab, seq_len, too_long="drop", oov="unk", name=
     unknown_rate, shortest/longest (input lengths counting `<eos>`), seq_len.
     Raises UserError, naming `name` (e.g. the file), when no sentence is kept.
     """
-    if too_long not in TOO_LONG_MODES:
-        raise UserError(f"too_long={too_long!r} must be one of {', '.join(TOO_LONG_MODES)}")
-    if oov not in OOV_MODES:
-        raise UserError(f"oov={oov!r} must be one of {', '.join(OOV_MODES)}")
+    switches.check("too_long", too_long)
+    switches.check("oov", oov)
     if int(seq_len) < 1:
         raise UserError(f"--seq_len={seq_len} must be positive")
     seq_len = int(seq_len)
@@ -383,17 +382,18 @@ class Corpus:
     test_tokens: list = dataclasses.field(default_factory=list, repr=False)
 
     @property
-    def vocab_size(self):
+    def vocab_size(self) -> int:
         return len(self.vocab)
 
     @property
-    def seq_len(self):
+    def seq_len(self) -> int:
         return int(self.train.shape[1])
 
 
-def corpus_from_sentences(train_sentences, test_sentences, seq_len, min_count=1, max_vocab=None,
-                          tokenizer="nltk", too_long="drop", vocab_path=None, oov="unk",
-                          names=("train split", "test split")):
+def corpus_from_sentences(train_sentences: list[str], test_sentences: list[str], seq_len: int, min_count: int = 1,
+                          max_vocab: int | None = None, tokenizer: str = "nltk", too_long: str = "drop",
+                          vocab_path: str | pathlib.Path | None = None, oov: str = "unk",
+                          names: tuple[str, str] = ("train split", "test split")) -> Corpus:
     """`prepare_corpus` on sentences already in memory (e.g. from `load_text_split`)."""
     train_tokens = tokenize_lines(train_sentences, tokenizer)
     test_tokens = tokenize_lines(test_sentences, tokenizer)
@@ -417,8 +417,10 @@ def corpus_from_sentences(train_sentences, test_sentences, seq_len, min_count=1,
     return Corpus(train=train, test=test, vocab=vocab, stats=stats, test_tokens=test_tokens)
 
 
-def prepare_corpus(train_path, test_path, seq_len, min_count=1, max_vocab=None, tokenizer="nltk",
-                   too_long="drop", vocab_path=None, oov="unk", test_fraction=0.1, split_seed=0):
+def prepare_corpus(train_path: str | pathlib.Path, test_path: str | pathlib.Path | None, seq_len: int,
+                   min_count: int = 1, max_vocab: int | None = None, tokenizer: str = "nltk", too_long: str = "drop",
+                   vocab_path: str | pathlib.Path | None = None, oov: str = "unk", test_fraction: float = 0.1,
+                   split_seed: int = 0) -> Corpus:
     """Reads, tokenises and encodes a train/test pair of text files.
 
     Args:
@@ -427,7 +429,7 @@ def prepare_corpus(train_path, test_path, seq_len, min_count=1, max_vocab=None, 
         (EMNLP News: one 10k file -> 9k/1k).
       seq_len: T; see `encode_corpus` for what fits.
       min_count, max_vocab: see `Vocabulary.build` (max_vocab counts the 3 special tokens).
-      tokenizer: one of TOKENIZERS.
+      tokenizer: one of switches.CHOICES["tokenizer"].
       too_long: "drop" | "truncate"; oov: "unk" | "drop" (see `encode_corpus`).
       vocab_path: if the file exists, that vocabulary is used as it is (e.g. on
         resume; min_count and max_vocab are then ignored); otherwise the vocabulary
@@ -449,7 +451,7 @@ def prepare_corpus(train_path, test_path, seq_len, min_count=1, max_vocab=None, 
     return corpus
 
 
-def length_histogram(token_lists, with_end=True):
+def length_histogram(token_lists: Iterable[list[str]], with_end: bool = True) -> dict[int, int]:
     """{length: count} of sentence lengths (counting `<eos>` when with_end)."""
     extra = 1 if with_end else 0
     return dict(sorted(collections.Counter(len(t) + extra for t in token_lists).items()))

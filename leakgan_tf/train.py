@@ -16,24 +16,27 @@ Checkpoints are written at every block, every `checkpoint_every` adversarial
 iterations, and when SIGINT/SIGTERM asks the run to stop (at the next unit
 boundary; a second signal quits at once).
 """
+from __future__ import annotations
+
 import dataclasses
-import json
 import math
 import pathlib
 import shutil
 import signal
 import time
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import tensorflow as tf
 
-from leakgan_tf import data, sources
+from leakgan_tf import data, run_dir
 from leakgan_tf.errors import UserError
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.summaries import Progress, Summaries
 
-# Fields that may change when a run is resumed (they do not change the models).
-RESUMABLE_CHANGES = {"adversarial_iterations", "eval_every", "sample_batch", "init_from"}
+if TYPE_CHECKING:
+    from leakgan_tf.config import Config
+    from leakgan_tf.sources import Source
 
 
 class Trainer:
@@ -42,41 +45,34 @@ class Trainer:
     Args:
       cfg: a validated Config.
       logdir: where checkpoints, samples, the config and event files go.
-      source: a sources.OracleSource / TextSource (what D's positives and the
-        MLE data are, how samples are judged); an oracle object
-        (synthetic_oracle.OracleLSTM) is wrapped in an OracleSource.
+      source: a sources.Source (what D's positives and the MLE data are, how
+        samples are judged; sources.from_config builds it).
       fresh: start over even if logdir holds a checkpoint.
       checkpoint_every: adversarial iterations between checkpoints.
       keep_checkpoints: how many of the newest checkpoints to keep (resume uses the last).
     """
 
-    def __init__(self, cfg, logdir, source, fresh=False, checkpoint_every=5, out=None, keep_checkpoints=3):
+    def __init__(self, cfg: Config, logdir: str | pathlib.Path, source: Source, fresh: bool = False,
+                 checkpoint_every: int = 5, out: TextIO | None = None, keep_checkpoints: int = 3):
         self.cfg = cfg
         self.logdir = pathlib.Path(logdir)
         self.checkpoint_every = max(1, checkpoint_every)
         self._prepare_logdir(fresh)
-        if hasattr(source, "nll") and hasattr(source, "generate"):
-            source = sources.OracleSource(source, cfg, self.logdir)
         self.source = source
         self.gan = LeakGAN(cfg)
-        self.blocks_done = tf.Variable(0, dtype=tf.int64, name="pretrain_blocks_done")
-        self.iterations_done = tf.Variable(0, dtype=tf.int64, name="adversarial_iterations_done")
-        self.units_done = tf.Variable(0, dtype=tf.int64, name="units_done_in_current_block_or_iteration")
+        position = run_dir.position_variables()
+        self.blocks_done, self.iterations_done, self.units_done = (position[k] for k in run_dir.POSITION)
         self._stop_requested = False
-        self.checkpoint = tf.train.Checkpoint(
-            discriminator=self.gan.discriminator, manager=self.gan.manager, worker=self.gan.worker,
-            rng=self.gan.rng, blocks_done=self.blocks_done, iterations_done=self.iterations_done,
-            units_done=self.units_done,
-            **{f"optimizer_{k}": v for k, v in self.gan.optimizers.items()})
-        self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.logdir / "checkpoints"),
+        self.checkpoint = run_dir.checkpoint(self.gan, position)
+        self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.logdir / run_dir.CHECKPOINTS),
                                                        max_to_keep=max(1, keep_checkpoints))
         self.summaries = Summaries(self.logdir)
         self.progress = Progress(schedule_units(cfg), **({"out": out} if out else {}))
-        self.progress.load(self.logdir / "checkpoints" / TIMINGS)
+        self.progress.load(self.logdir / run_dir.CHECKPOINTS / TIMINGS)
 
     # ------------------------------------------------------------------ setup
     def _prepare_logdir(self, fresh):
-        saved = self.logdir / "config.json"
+        saved = self.logdir / run_dir.CONFIG
         try:
             self.logdir.mkdir(parents=True, exist_ok=True)
             if fresh:
@@ -84,29 +80,15 @@ class Trainer:
                     shutil.rmtree(self.logdir / name, ignore_errors=True)
                 for name in ("real_data.txt", "test_data.txt", "config.json"):
                     (self.logdir / name).unlink(missing_ok=True)
-            elif saved.exists():
-                self._check_same_settings(self._saved_settings(saved))
+            else:
+                run_dir.check_resumable(self.logdir, self.cfg)
             with data.atomic_write(saved) as f:
                 f.write(self.cfg.to_json())
         except OSError as e:
             raise UserError(f"cannot write to --logdir={self.logdir}: {e.strerror or e}; "
                             f"choose a writable directory with free space") from None
 
-    def _saved_settings(self, path):
-        """A run's saved config.json as a dict; settings added after the run was
-        saved take their defaults (what that run used)."""
-        return {**json.loads(type(self.cfg)().to_json()), **json.loads(path.read_text())}
-
-    def _check_same_settings(self, previous):
-        current = json.loads(self.cfg.to_json())
-        diff = sorted(k for k in set(previous) | set(current)
-                      if previous.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
-        if diff:
-            shown = ", ".join(f"--{k}={previous.get(k)} (saved) vs {current.get(k)} (now)" for k in diff[:3])
-            raise UserError(f"{self.logdir} holds a run with different settings: {shown}; "
-                            f"use the saved values, another --logdir, or --fresh to start over")
-
-    def restore(self):
+    def restore(self) -> str | None:
         """Restores the latest checkpoint if there is one; returns its path or None."""
         latest = self.ckpt_manager.latest_checkpoint
         if latest:
@@ -124,7 +106,7 @@ class Trainer:
             tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
             raise UserError(f"{what} does not fit this model ({str(e).splitlines()[0][:120]}); {fix}") from None
 
-    def initialize_from(self, where):
+    def initialize_from(self, where: str) -> str:
         """Warm start (--init_from): restores another run's latest checkpoint (or the
         named ckpt-N) — models, optimizer slots, random stream, schedule position —
         then applies this run's learning rates and saves it as this run's first
@@ -135,10 +117,9 @@ class Trainer:
             raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
         source_run = pathlib.Path(latest).parent.parent
-        self._check_same_model_meaning(source_run / "config.json", latest)
+        run_dir.check_same_meaning(source_run, self.cfg, latest)
         self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
-        inherit = getattr(self.source, "inherit", None)  # sources written before inherit() keep their own data
-        for line in inherit(source_run) if inherit else []:
+        for line in self.source.inherit(source_run):
             self.progress.log("init", line)
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
@@ -146,32 +127,15 @@ class Trainer:
         self.save()
         return latest
 
-    # Fields that change what the same weights compute. goal_normalize=false
-    # turns w = l2n(G·W_ψ) into G·W_ψ, whose norm grows during training with
-    # normalisation on (the gradient is orthogonal to w): a generator pretrained
-    # with it and run without it samples at a far lower temperature and
-    # collapses to a few sequences.
-    SAME_MEANING = ("goal_normalize",)
-
-    def _check_same_model_meaning(self, config_path, latest):
-        if not config_path.exists():
-            return
-        source = self._saved_settings(config_path)
-        for name in self.SAME_MEANING:
-            if source[name] != getattr(self.cfg, name):
-                value = "true" if source[name] else "false"
-                raise UserError(f"--init_from checkpoint {latest} was trained with --{name}={value} and this run "
-                                f"has the opposite; the same weights would compute a different generator; pass "
-                                f"--{name}={value} or pretrain with this run's settings")
-
-    def save(self):
+    def save(self) -> str:
         try:
             path = self.ckpt_manager.save()
         except (OSError, tf.errors.OpError) as e:
-            raise UserError(f"could not write a checkpoint to {self.logdir / 'checkpoints'} ({e}); the last good one "
-                            f"is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun")
+            raise UserError(f"could not write a checkpoint to {self.logdir / 'checkpoints'} ({e}); the last good "
+                            f"one is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun"
+                            ) from None
         self.summaries.flush()
-        self.progress.save(self.logdir / "checkpoints" / TIMINGS)
+        self.progress.save(self.logdir / run_dir.CHECKPOINTS / TIMINGS)
         return path
 
     def _mle_data(self):
@@ -191,7 +155,7 @@ class Trainer:
                                      f"if it recurs, or pass --skip_nonfinite to skip such batches)")
 
     # ------------------------------------------------------------------ phases
-    def discriminator_round(self, step, tag):
+    def discriminator_round(self, step: int, tag: str) -> None:
         """Fresh negatives at β_eval, fresh positives, d_epochs epochs of D."""
         cfg, gan = self.cfg, self.gan
         t0 = time.time()
@@ -213,11 +177,12 @@ class Trainer:
         self.progress.log(tag, f"D round {step}: loss {loss:.4f} acc real {acc_real:.3f} fake {acc_fake:.3f} "
                                f"({seconds:.1f}s)")
 
-    def discriminator_accuracy(self, positives, negatives, limit=1024):
+    def discriminator_accuracy(self, positives: np.ndarray, negatives: np.ndarray,
+                               limit: int = 1024) -> tuple[float, float]:
         probs = lambda x: self.gan.discriminator.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
         return float(np.mean(probs(positives) > 0.5)), float(np.mean(probs(negatives) <= 0.5))
 
-    def mle_epoch(self, tokens, where, call_index=0):
+    def mle_epoch(self, tokens: np.ndarray, where: str, call_index: int = 0) -> tuple[float, float]:
         """Worker MLE + Manager pretraining over tokens in fixed order: the whole set,
         or (mle_epoch_fraction < 1, COCO's 1/20 "epoch") the next slice of it,
         rotating with call_index so successive calls cover all the data."""
@@ -234,7 +199,7 @@ class Trainer:
         self._check_finite(where, worker_mle_loss=worker, manager_loss=manager)
         return worker, manager
 
-    def evaluate(self, step, tag):
+    def evaluate(self, step: int, tag: str) -> dict[str, float]:
         """Samples num_samples at β_eval, judges them (source.evaluate) and writes them."""
         cfg = self.cfg
         t0 = time.time()
@@ -251,7 +216,7 @@ class Trainer:
         self.progress.log(tag, f"step {step}: {shown} ({seconds:.1f}s)")
         return scores
 
-    def adversarial_generator_step(self, it):
+    def adversarial_generator_step(self, it: int) -> None:
         cfg = self.cfg
         t0 = time.time()
         reals = self.source.reward_reals(seed=self.gan.next_numpy_seed())
@@ -282,7 +247,7 @@ class Trainer:
             yield unit
             self.units_done.assign(unit + 1)
 
-    def pretrain(self):
+    def pretrain(self) -> None:
         cfg = self.cfg
         mle = self._mle_data()
         rounds = cfg.pretrain_d_rounds
@@ -308,7 +273,7 @@ class Trainer:
             self.units_done.assign(0)
             self.save()
 
-    def adversarial(self):
+    def adversarial(self) -> None:
         cfg = self.cfg
         mle = self._mle_data() if cfg.interleave_mle_every else None
         for it in range(int(self.iterations_done.numpy()), cfg.adversarial_iterations):
@@ -327,7 +292,7 @@ class Trainer:
             if (it + 1) % self.checkpoint_every == 0 or it == cfg.adversarial_iterations - 1:
                 self.save()
 
-    def interleaved_mle_epoch(self, mle, it):
+    def interleaved_mle_epoch(self, mle: np.ndarray, it: int) -> None:
         """One MLE epoch after adversarial iteration it (every interleave_mle_every),
         logged under adversarial/mle at step it."""
         t0 = time.time()
@@ -347,7 +312,7 @@ class Trainer:
         self.progress.log("signal", f"{signal.Signals(signum).name}: saving a checkpoint after the current unit "
                                     f"(send it again to quit without saving)")
 
-    def run(self):
+    def run(self) -> int | None:
         """Runs (or resumes) the whole schedule; returns None, or the signal number
         that stopped it after saving a checkpoint."""
         latest, how = self.restore(), "resume"

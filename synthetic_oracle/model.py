@@ -5,12 +5,12 @@ With x_t the embedding of the previous token (token 0 as start input at t = 0):
   ĉ = tanh(x Wc + h Uc + bc), c' = f c + i ĉ, h' = o tanh(c'),
   logits = h' Wo + bo, h0 = c0 = 0.
 """
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
-from leakgan_tf.errors import UserError
 from synthetic_oracle import params as params_lib
+from synthetic_oracle.errors import OracleError
 
 # experiments/bench_oracle.py: on 2 cores, generation batches 500-10000 are within noise and
 # NLL batches of 250-500 are fastest; 2000 keeps each [B, V] tensor at 40 MB for V = 5000.
@@ -22,7 +22,7 @@ def seed_tensor(seed):
     """An int seed in [0, 2^63) as a stateless-RNG seed, int64 [2]."""
     seed = int(seed)
     if not 0 <= seed < 2 ** 63:
-        raise UserError(f"seed {seed} must lie in [0, 2^63)")
+        raise OracleError(f"seed {seed} must lie in [0, 2^63)")
     return tf.constant([seed & 0xFFFFFFFF, seed >> 32], tf.int64)
 
 
@@ -153,7 +153,7 @@ class OracleLSTM(keras.Model):
         fold_in(seed, k): the same (seed, batch_size) gives the same samples."""
         num, length = int(num), int(length)
         if num < 1 or length < 1:
-            raise UserError(f"cannot generate {num} samples of length {length}; both must be positive")
+            raise OracleError(f"cannot generate {num} samples of length {length}; both must be positive")
         base = seed_tensor(seed)
         batch = min(int(batch_size), num)
         chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, k), batch, length).numpy()
@@ -165,11 +165,11 @@ class OracleLSTM(keras.Model):
         teacher forced, no clipping: the original's NLL-oracle (spec §8)."""
         tokens = np.asarray(tokens)
         if tokens.ndim != 2 or tokens.size == 0 or not np.issubdtype(tokens.dtype, np.integer):
-            raise UserError(f"NLL needs a non-empty integer array [N, T], got {tokens.dtype} {tokens.shape}")
+            raise OracleError(f"NLL needs a non-empty integer array [N, T], got {tokens.dtype} {tokens.shape}")
         bad = np.argwhere((tokens < 0) | (tokens >= self.vocab_size))
         if len(bad):
             r, c = bad[0]
-            raise UserError(f"token id {tokens[r, c]} (sequence {r + 1}, position {c + 1}) is outside the "
+            raise OracleError(f"token id {tokens[r, c]} (sequence {r + 1}, position {c + 1}) is outside the "
                             f"oracle vocabulary [0, {self.vocab_size})")
         tokens = tokens.astype(np.int32)
         n = len(tokens)

@@ -11,8 +11,8 @@ import zipfile
 
 import numpy as np
 
-from leakgan_tf.data import atomic_save_npz
-from leakgan_tf.errors import UserError
+from synthetic_oracle.errors import OracleError
+from synthetic_oracle.files import atomic_save_npz
 
 NAMES = ("embedding", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog", "Wc", "Uc", "bc", "Wo", "bo")
 
@@ -32,9 +32,9 @@ def random_params(seed, vocab, emb, hidden):
     in NAMES order (PCG64 + ziggurat: the same on every platform)."""
     for name, value in (("vocab", vocab), ("emb", emb), ("hidden", hidden)):
         if int(value) < 1:
-            raise UserError(f"oracle size {name}={value} must be a positive integer")
+            raise OracleError(f"oracle size {name}={value} must be a positive integer")
     if int(seed) < 0:
-        raise UserError(f"oracle seed {seed} must be non-negative")
+        raise OracleError(f"oracle seed {seed} must be non-negative")
     rng = np.random.default_rng(int(seed))
     return {name: rng.standard_normal(shape).astype(np.float32)
             for name, shape in expected_shapes(int(vocab), int(emb), int(hidden)).items()}
@@ -58,24 +58,24 @@ def check_params(params, source="oracle parameters"):
     """Validates {name: array} and returns it as float32 arrays in NAMES order."""
     missing = [n for n in NAMES if n not in params]
     if missing:
-        raise UserError(f"{source}: missing array(s) {', '.join(missing)}; an oracle needs all of {' '.join(NAMES)}")
+        raise OracleError(f"{source}: missing array(s) {', '.join(missing)}; an oracle needs all of {' '.join(NAMES)}")
     arrays = {n: np.asarray(params[n]) for n in NAMES}
     for name, a in arrays.items():
         if not np.issubdtype(a.dtype, np.floating):
-            raise UserError(f"{source}: array {name} has dtype {a.dtype}, expected floats")
+            raise OracleError(f"{source}: array {name} has dtype {a.dtype}, expected floats")
     emb, wi = arrays["embedding"], arrays["Wi"]
     if emb.ndim != 2 or wi.ndim != 2:
         bad = "embedding" if emb.ndim != 2 else "Wi"
-        raise UserError(f"{source}: array {bad} has shape {arrays[bad].shape}, expected a matrix")
+        raise OracleError(f"{source}: array {bad} has shape {arrays[bad].shape}, expected a matrix")
     (vocab, size), hidden = emb.shape, wi.shape[1]
     if min(vocab, size, hidden) < 1:
-        raise UserError(f"{source}: empty arrays (V={vocab}, E={size}, H={hidden}); all sizes must be positive")
+        raise OracleError(f"{source}: empty arrays (V={vocab}, E={size}, H={hidden}); all sizes must be positive")
     for name, shape in expected_shapes(vocab, size, hidden).items():
         if arrays[name].shape != shape:
-            raise UserError(f"{source}: array {name} has shape {arrays[name].shape}, expected {shape} "
+            raise OracleError(f"{source}: array {name} has shape {arrays[name].shape}, expected {shape} "
                             f"(V={vocab}, E={size} from embedding, H={hidden} from Wi)")
         if not np.all(np.isfinite(arrays[name])):
-            raise UserError(f"{source}: array {name} holds NaN or infinite values")
+            raise OracleError(f"{source}: array {name} holds NaN or infinite values")
     return {n: a.astype(np.float32) for n, a in arrays.items()}
 
 
@@ -83,16 +83,16 @@ def load_npz(path):
     """Loads and validates an oracle .npz; returns {name: float32 array}."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise UserError(f"oracle parameter file {path} not found; pass an existing .npz "
+        raise OracleError(f"oracle parameter file {path} not found; pass an existing .npz "
                         f"(python -m synthetic_oracle create/convert makes one)")
     if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not an .npz archive (not a zip file); "
+        raise OracleError(f"{path} is not an .npz archive (not a zip file); "
                         f"recreate it with python -m synthetic_oracle create or convert")
     try:
         with np.load(path, allow_pickle=False) as npz:
             params = {name: npz[name] for name in npz.files}
     except Exception as e:  # corrupt archives raise OSError, ValueError, BadZipFile, zlib.error, ...
-        raise UserError(f"{path} is not a readable .npz archive ({_first_line(e)}); "
+        raise OracleError(f"{path} is not a readable .npz archive ({_first_line(e)}); "
                         f"recreate it with python -m synthetic_oracle create or convert") from None
     return check_params(params, str(path))
 
@@ -136,19 +136,19 @@ def convert_pickle(pkl_path, npz_path):
     Returns the validated {name: array}."""
     pkl_path = pathlib.Path(pkl_path)
     if not pkl_path.is_file():
-        raise UserError(f"pickle file {pkl_path} not found; pass the original save/target_params.pkl")
+        raise OracleError(f"pickle file {pkl_path} not found; pass the original save/target_params.pkl")
     try:
         with open(pkl_path, "rb") as f:
             value = _ArrayUnpickler(f, encoding="latin1").load()
     except pickle.UnpicklingError as e:
-        raise UserError(f"{pkl_path} is not a plain pickle of numpy arrays ({e}); "
+        raise OracleError(f"{pkl_path} is not a plain pickle of numpy arrays ({e}); "
                         f"only the original target_params.pkl format is accepted") from None
     except Exception as e:  # malformed pickles raise many kinds of errors
-        raise UserError(f"cannot unpickle {pkl_path} ({_first_line(e)}); "
+        raise OracleError(f"cannot unpickle {pkl_path} ({_first_line(e)}); "
                         f"pass the original save/target_params.pkl") from None
     if not (isinstance(value, list) and len(value) == len(NAMES)
             and all(isinstance(a, np.ndarray) for a in value)):
-        raise UserError(f"{pkl_path} does not hold a list of {len(NAMES)} numpy arrays; "
+        raise OracleError(f"{pkl_path} does not hold a list of {len(NAMES)} numpy arrays; "
                         f"pass the original save/target_params.pkl")
     params = check_params(dict(zip(NAMES, value)), str(pkl_path))
     atomic_save_npz(npz_path, **params)

@@ -3,13 +3,41 @@ import numpy as np
 
 from leakgan_tf.config import make_config
 
+# The one tiny configuration of the suite, for Python tests (tiny_config) and
+# command lines (tiny_flags). Model sizes (also the oracle benchmark's
+# --extra_flags), then the run's data and seeds, then a short schedule.
+TINY_MODEL = dict(vocab_size=30, seq_len=8, batch_size=4, gen_emb_dim=6, gen_hidden_dim=5, goal_size=3, step_size=2,
+                  dis_emb_dim=5, dis_filter_sizes=(1, 2, 3, 8), dis_num_filters=(3, 4, 2, 3), sample_batch=8,
+                  oracle_emb_dim=4, oracle_hidden_dim=4)
+TINY_RUN = dict(generated_num=16, pretrain_eval_epochs=(0,), seed=3, oracle_seed=7)
+TINY_SCHEDULE = dict(pretrain_blocks=1, pretrain_d_rounds=1, d_epochs=1, pretrain_g_epochs=1, adversarial_iterations=2,
+                     adv_d_rounds=1, eval_every=1)
+
 
 def tiny_config(**overrides):
-    values = dict(vocab_size=30, seq_len=8, batch_size=4, gen_emb_dim=6, gen_hidden_dim=5, goal_size=3,
-                  step_size=2, dis_emb_dim=5, dis_filter_sizes=(1, 2, 3, 8), dis_num_filters=(3, 4, 2, 3),
-                  generated_num=16, sample_batch=8, pretrain_eval_epochs=(0,), seed=3)
-    values.update(overrides)
-    return make_config("synthetic20", **values)
+    """The tiny Config (Config's default schedule unless overridden)."""
+    return make_config("synthetic20", **{**TINY_MODEL, **TINY_RUN, **overrides})
+
+
+def flag_lines(values):
+    """--name=value lines (a flagfile) of Config fields or run flags."""
+    def line(name, value):
+        if isinstance(value, bool):
+            return f"--{'' if value else 'no'}{name}"
+        return f"--{name}=" + (",".join(map(str, value)) if isinstance(value, tuple) else str(value))
+    return "".join(line(k, v) + "\n" for k, v in values.items())
+
+
+def tiny_flags(**overrides):
+    """A flagfile of tiny_config with the tiny schedule (and --checkpoint_every=1)."""
+    return flag_lines({**TINY_MODEL, **TINY_RUN, **TINY_SCHEDULE, "checkpoint_every": 1, **overrides})
+
+
+def tiny_trainer(cfg, logdir, **kwargs):
+    """A Trainer of cfg in logdir on the source cfg names (the tiny seeded oracle)."""
+    from leakgan_tf import sources
+    from leakgan_tf.train import Trainer
+    return Trainer(cfg, logdir, sources.from_config(cfg, logdir), **kwargs)
 
 
 def np_l2n(x):

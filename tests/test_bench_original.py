@@ -149,7 +149,7 @@ def test_smoke_against_the_original(tmp_path):
             assert worker["hyperparameters"]["learning_rate"] == 0.0015  # the original's Main, length 20
             assert {"LeakGANModel", "Main"} <= set(worker["floor_division_lines"])
     assert set(report["phases"]) == set(bench.PHASES)
-    for phase, entry in report["phases"].items():
+    for entry in report["phases"].values():
         assert entry["original_config"] in configs
         assert len(entry["pairs"]) == 2
         for pair in entry["pairs"]:

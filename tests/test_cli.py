@@ -11,32 +11,9 @@ import time
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import tiny_flags
 
-TINY_FLAGS = """--vocab_size=30
---seq_len=8
---batch_size=4
---gen_emb_dim=6
---gen_hidden_dim=5
---goal_size=3
---step_size=2
---dis_emb_dim=5
---dis_filter_sizes=1,2,3,8
---dis_num_filters=3,4,2,3
---generated_num=16
---sample_batch=8
---oracle_seed=1
---oracle_emb_dim=4
---oracle_hidden_dim=4
---pretrain_blocks=1
---pretrain_d_rounds=1
---d_epochs=1
---pretrain_g_epochs=1
---pretrain_eval_epochs=0
---adversarial_iterations=6
---adv_d_rounds=1
---eval_every=1
---checkpoint_every=1
-"""
+TINY_FLAGS = tiny_flags(adversarial_iterations=6)
 
 
 def cli(*args, module="leakgan_tf.main", **kwargs):
@@ -128,7 +105,7 @@ def test_malformed_flagfile_line_and_unwritable_logdir(tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
     flagfile = tmp_path / "tiny.cfg"
-    flagfile.write_text(TINY_FLAGS.replace("--adversarial_iterations=6", "--adversarial_iterations=2")
+    flagfile.write_text(tiny_flags(adversarial_iterations=2)
                         + f"--logdir={tmp_path / 'run'}\n")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, "-m", "leakgan_tf.main", f"--flagfile={flagfile}"], cwd=REPO_ROOT,

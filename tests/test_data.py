@@ -4,6 +4,7 @@ import pytest
 
 from leakgan_tf import data
 from leakgan_tf.errors import UserError
+from synthetic_oracle import files
 
 
 def write(tmp_path, text, name="seq.txt", mode="w"):
@@ -75,7 +76,7 @@ def test_atomic_write_missing_folder(tmp_path):
 
 def test_atomic_save_npz(tmp_path):
     path = tmp_path / "a.npz"
-    data.atomic_save_npz(path, x=np.arange(3), y=np.ones((2, 2), np.float32))
+    files.atomic_save_npz(path, x=np.arange(3), y=np.ones((2, 2), np.float32))
     with np.load(path) as z:
         assert sorted(z.files) == ["x", "y"] and z["y"].dtype == np.float32
 

@@ -7,8 +7,7 @@ import warnings
 import pytest
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from leakgan_tf.metrics import (PROTOCOLS, BleuScorer, bleu_report, distinct_n, format_report,
-                                self_bleu)
+from leakgan_tf.metrics import PROTOCOLS, BleuScorer, bleu_report, distinct_n, format_report, self_bleu
 
 SMOOTHINGS = [("method1", SmoothingFunction().method1), (None, None)]
 

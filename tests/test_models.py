@@ -91,7 +91,7 @@ def test_teacher_forced_pass_and_losses_match_numpy():
     inputs = np.concatenate([np.zeros((4, 1), np.int32), x[:, :-1]], 1)
     lw = w.lstm
     wh = _np_lstm(w.embedding.numpy()[inputs] @ lw.kernel.numpy() + lw.bias.numpy(), lw.recurrent.numpy(), 5)
-    O = (wh @ w.out_kernel.numpy() + w.out_bias.numpy()).reshape(4, T, 30, 3)  # O[b, t, v, j]
+    O = (wh @ w.out_kernel.numpy() + w.out_bias.numpy()).reshape(4, T, 30, 3)  # noqa: E741  O[b, t, v, j]
     wvec = np_l2n(tok_goal @ w.goal_projection.numpy())
     logits = np.einsum("btvj,btj->btv", O, wvec)
     logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
@@ -109,9 +109,9 @@ def test_teacher_forced_pass_and_losses_match_numpy():
     np.testing.assert_allclose(losses.manager_pretrain_loss(out).numpy(), -cos_m / (4 * K), rtol=1e-4)
     np.testing.assert_allclose(losses.worker_mle_loss(out).numpy(), -token_logp.mean(), rtol=1e-4)
     reward = rng.uniform(size=(4, K)).astype(np.float32)
-    np.testing.assert_allclose(losses.manager_adversarial_loss(out, tf.constant(reward)).numpy(),
+    np.testing.assert_allclose(losses.manager_collapsed_loss(out, tf.constant(reward)).numpy(),
                                -reward.mean() * cos_m, rtol=1e-4)
-    np.testing.assert_allclose(losses.worker_adversarial_loss(out).numpy(), cos_w * -token_logp.mean(), rtol=1e-4)
+    np.testing.assert_allclose(losses.worker_collapsed_loss(out).numpy(), cos_w * -token_logp.mean(), rtol=1e-4)
 
 
 def test_each_loss_touches_only_its_group():

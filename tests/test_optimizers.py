@@ -1,8 +1,8 @@
 """FusedAdam (TF's fused ApplyAdam kernel) against Keras' Adam: the same
 updates up to float rounding, the same slots, and checkpoints that load into
 either."""
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 from leakgan_tf.optimizers import FusedAdam
@@ -20,7 +20,7 @@ def run(cls, steps=6, sparse=False, save=None):
     def step(grads):
         opt.apply_gradients(zip(grads, variables))
 
-    for i in range(steps):
+    for _ in range(steps):
         grads = [tf.constant(rng.normal(size=s).astype(np.float32)) for s in SHAPES]
         if sparse:  # rows 1 and 3 of the first variable, as an embedding gather gives
             grads[0] = tf.IndexedSlices(tf.gather(grads[0], [1, 3]), tf.constant([1, 3]), tf.constant(SHAPES[0]))

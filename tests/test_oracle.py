@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import REPO_ROOT
-from leakgan_tf import data
-from leakgan_tf.errors import UserError
+
+from synthetic_oracle import files as data
 from synthetic_oracle import params as params_lib
+from synthetic_oracle.errors import OracleError
 from synthetic_oracle.model import OracleLSTM, block_size, sample_softmax
 
 V, E, H = 11, 3, 4   # tiny oracle for everything that does not need the paper's
@@ -59,7 +59,8 @@ def test_random_params_fixed_by_seed():
     assert list(a) == list(params_lib.NAMES)
     assert all(np.array_equal(a[k], b[k]) and a[k].dtype == np.float32 for k in a)
     assert not np.array_equal(a["Wo"], params_lib.random_params(1, V, E, H)["Wo"])
-    assert a["embedding"][0, 0] == np.float32(0.1257302210933933)  # first draw of default_rng(0): a seed names an oracle
+    # the first draw of default_rng(0): a seed names an oracle
+    assert a["embedding"][0, 0] == np.float32(0.1257302210933933)
     assert {k: v.shape for k, v in a.items()} == params_lib.expected_shapes(V, E, H)
 
 
@@ -84,7 +85,8 @@ def test_npz_round_trip(tmp_path, tiny, tiny_params):
 
 @pytest.mark.parametrize("change, fragment", [
     (lambda p: p.pop("bc"), "missing array(s) bc"),
-    (lambda p: p.update(Wo=np.zeros((H, V - 1), np.float32)), f"array Wo has shape ({H}, {V - 1}), expected ({H}, {V})"),
+    (lambda p: p.update(Wo=np.zeros((H, V - 1), np.float32)),
+     f"array Wo has shape ({H}, {V - 1}), expected ({H}, {V})"),
     (lambda p: p.update(Uf=np.zeros((H, H), np.int32)), "array Uf has dtype int32"),
     (lambda p: p.update(bi=np.full(H, np.nan, np.float32)), "array bi holds NaN"),
 ])
@@ -92,7 +94,7 @@ def test_load_npz_rejects_bad_params(tmp_path, tiny_params, change, fragment):
     bad = dict(tiny_params)
     change(bad)
     np.savez(tmp_path / "bad.npz", **bad)
-    with pytest.raises(UserError) as e:
+    with pytest.raises(OracleError) as e:
         params_lib.load_npz(tmp_path / "bad.npz")
     assert fragment in str(e.value)
 
@@ -144,9 +146,9 @@ def test_generate_shape_range_and_seeds(tiny):
 
 
 def test_nll_rejects_bad_tokens(tiny):
-    with pytest.raises(UserError, match=r"token id 11 \(sequence 2, position 1\) is outside"):
+    with pytest.raises(OracleError, match=r"token id 11 \(sequence 2, position 1\) is outside"):
         tiny.nll(np.array([[0, 1], [11, 2]]))
-    with pytest.raises(UserError, match="non-empty integer array"):
+    with pytest.raises(OracleError, match="non-empty integer array"):
         tiny.nll(np.zeros((2, 3), np.float32))
 
 
@@ -197,11 +199,11 @@ def test_convert_refuses_code_and_wrong_content(tmp_path, tiny_params):
     marker = tmp_path / "pwned"
     pkl = tmp_path / "evil.pkl"
     pkl.write_bytes(pickle.dumps([_Evil(marker)], protocol=0))
-    with pytest.raises(UserError, match="refusing to load"):
+    with pytest.raises(OracleError, match="refusing to load"):
         params_lib.convert_pickle(pkl, tmp_path / "o.npz")
     assert not marker.exists() and not (tmp_path / "o.npz").exists()
     pkl.write_bytes(pickle.dumps([tiny_params[k] for k in params_lib.NAMES[:14]], protocol=0))
-    with pytest.raises(UserError, match="list of 15 numpy arrays"):
+    with pytest.raises(OracleError, match="list of 15 numpy arrays"):
         params_lib.convert_pickle(pkl, tmp_path / "o.npz")
 
 
@@ -281,8 +283,9 @@ def test_cli_bad_input_one_line_errors(tmp_path, tiny_params):
                 "wrong shape": "array Ui has shape (4, 5), expected (4, 4)", "missing array": "missing array(s) Wo",
                 "id outside vocab": "id 11 (position 3) is outside [0, 11)", "ragged lines": "line 1 has 3",
                 "empty file": "is empty", "non-integer token": "'five' is not an integer",
-                "binary data": "not UTF-8", "unknown flag": "unrecognized arguments: --bogus",
-                "bad flag value": "invalid int value", "both oracles": "not both", "zero samples": "must be positive",
+                "binary data": "not UTF-8", "unknown flag": "Unknown command line flag 'bogus'",
+                "bad flag value": "flag --num=ten: invalid literal", "both oracles": "not both",
+                "zero samples": "must be positive",
                 "missing out folder": "does not exist", "malicious pickle": "refusing to load posix.system"}
     for name, args in cases.items():
         r = cli(*args)
@@ -291,3 +294,27 @@ def test_cli_bad_input_one_line_errors(tmp_path, tiny_params):
         assert len(lines) == 1 and lines[0].startswith("error:"), (name, r.stderr)
         assert "Traceback" not in r.stderr and expected.get(name, "") in lines[0], (name, lines[0])
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "x.txt").exists()
+
+
+def test_readme_oracle_commands_run_as_documented(tmp_path):
+    """README's `python -m synthetic_oracle` lines, verbatim but for the output path
+    (--seed has a default, so generate needs none)."""
+    lines = [line.split("python -m synthetic_oracle ", 1)[1].split("#")[0].split()
+             for line in (REPO_ROOT / "README.md").read_text().splitlines() if "python -m synthetic_oracle " in line]
+    assert [args[0] for args in lines[:2]] == ["generate", "nll"]
+    out = tmp_path / "x.txt"
+    for args in lines[:2]:
+        r = cli(*[str(out) if a == "/tmp/x.txt" else a for a in args])
+        assert r.returncode == 0, (args, r.stderr)
+    assert len(out.read_text().splitlines()) == 100 and float(r.stdout.strip().splitlines()[-1]) > 0
+
+
+def test_cli_reads_a_flagfile(tmp_path):
+    flagfile = tmp_path / "oracle.cfg"
+    flagfile.write_text(f"--random_seed=3\n--vocab={V}\n--emb={E}\n--hidden={H}\n--num=7\n--length=4\n"
+                        f"--out={tmp_path / 'x.txt'}\n")
+    r = cli("generate", f"--flagfile={flagfile}")
+    assert r.returncode == 0, r.stderr
+    assert data.read_int_sequences(tmp_path / "x.txt", V, 4).shape == (7, 4)
+    r = cli("generate", f"--flagfile={flagfile}", "--pickle=p.pkl")
+    assert r.returncode == 2 and "--pickle does not apply to generate" in r.stderr

@@ -9,21 +9,20 @@ from tests.helpers import tiny_config
 
 def test_ladder_row_mean_without_ties():
     row = np.random.default_rng(0).permutation(64).astype(np.float32)[None]
-    out = rewards.rescale_code(tf.constant(row)).numpy()
+    out = rewards.rescale_ladder(tf.constant(row)).numpy()
     assert abs(out.mean() - 0.507807) < 1e-6
-    assert abs(out.mean() / 4 - 0.126952) < 1e-6
 
 
 def test_ladder_is_first_appearance_order_not_rank():
     row = np.array([[0.9, 0.1, 0.5, 0.3]], np.float32)
-    out = rewards.rescale_code(tf.constant(row)).numpy()[0]
+    out = rewards.rescale_ladder(tf.constant(row)).numpy()[0]
     expected = 1 / (1 + np.exp(-(16 * np.arange(1, 5) / 4 - 8)))
     np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
 def test_ties_share_one_index():
     row = np.array([[0.2, 0.7, 0.2, 0.7, 0.9]], np.float32)
-    out = rewards.rescale_code(tf.constant(row)).numpy()[0]
+    out = rewards.rescale_ladder(tf.constant(row)).numpy()[0]
     idx = np.array([1, 2, 1, 2, 3])
     np.testing.assert_allclose(out, 1 / (1 + np.exp(-(16 * idx / 5 - 8))), rtol=1e-6)
 
@@ -38,7 +37,7 @@ def test_rollouts_keep_prefixes_and_rewards_have_shape_b_by_k():
     for m in range(1, 4):
         np.testing.assert_array_equal(ro[m - 1, :, :, :2 * m], np.broadcast_to(x.numpy()[:, :2 * m], (3, 4, 2 * m)))
     assert (ro[0, 0, :, 2:] != ro[0, 1, :, 2:]).any(), "repeats draw different continuations"
-    r = rewards.code_rewards(gan.discriminator, x, tf.constant(ro)).numpy()
+    r = rewards.scaled_rewards(gan.discriminator, x, tf.constant(ro)).numpy()
     assert r.shape == (4, 4)
     raw = rewards.segment_rewards(gan.discriminator, x, tf.constant(ro)).numpy()
     p_full = gan.discriminator.prob_real(x).numpy()

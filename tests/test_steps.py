@@ -1,4 +1,6 @@
 """Each compiled step updates exactly the variable groups it should."""
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -12,19 +14,6 @@ def snapshot(variables):
 
 def changed(before, variables):
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
-
-
-def test_adversarial_step_changes_only_generator_and_adversarial_optimizers():
-    gan = LeakGAN(tiny_config())
-    d, m, w = gan.discriminator.weights, gan.manager.weights, gan.worker.weights
-    pre = gan.optimizers["pretrain_worker"].variables + gan.optimizers["pretrain_manager"].variables
-    before = [snapshot(x) for x in (d, m, w, pre)]
-    out = gan.adversarial_step(tf.constant([1, 2], tf.int64))
-    assert out["rewards"].shape == (4, 4)
-    d_c, m_c, w_c, pre_c = [changed(b, x) for b, x in zip(before, (d, m, w, pre))]
-    assert not any(d_c) and not any(pre_c)
-    assert all(m_c), "every Manager variable (incl. G0) moves"
-    assert all(w_c), "every Worker variable moves"
 
 
 def test_pretrain_step_changes_generator_only_and_discriminator_step_d_only():
@@ -46,8 +35,9 @@ def test_pretrain_step_changes_generator_only_and_discriminator_step_d_only():
 def test_skip_nonfinite_leaves_weights_untouched_by_a_bad_batch():
     x = tf.constant(np.random.default_rng(0).integers(0, 30, size=(4, 8)), tf.int32)
     labels = tf.constant([1, 0, 1, 0], tf.int32)
-    # λ = NaN makes every D loss NaN: with --skip_nonfinite nothing may move.
-    skipping = LeakGAN(tiny_config(skip_nonfinite=True, dis_l2_lambda=float("nan")))
+    # λ = NaN makes every D loss NaN: with --skip_nonfinite nothing may move. (Config.validate
+    # refuses a NaN flag, so the NaN is put in after validation.)
+    skipping = LeakGAN(dataclasses.replace(tiny_config(skip_nonfinite=True), dis_l2_lambda=float("nan")))
     tracked = skipping.discriminator.weights + skipping.optimizers["discriminator"].variables
     before = snapshot(tracked)
     loss, _ = skipping.discriminator_step(x, labels)

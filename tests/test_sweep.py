@@ -6,23 +6,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from leakgan_tf import sweep
-from leakgan_tf.config import make_config
+from leakgan_tf import sources, sweep
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.sources import OracleSource
-from synthetic_oracle.model import OracleLSTM
-from tests.test_cli import TINY_FLAGS, assert_one_line_error, cli
+from tests.helpers import tiny_config, tiny_flags
+from tests.test_cli import assert_one_line_error, cli
 
-TINY = dict(vocab_size=30, seq_len=8, batch_size=4, gen_emb_dim=6, gen_hidden_dim=5, goal_size=3, step_size=2,
-            dis_emb_dim=5, dis_filter_sizes=(1, 2, 3, 8), dis_num_filters=(3, 4, 2, 3), generated_num=16,
-            sample_batch=8, extended_eval=True, xla_phases=())
+TINY = dict(extended_eval=True, xla_phases=())
 
 
 def test_log_probs_at_beta_are_the_tempered_softmax():
     """Rows that share a prefix and differ in the last token: at β the log-prob
     differences are β times those at 1, and over the whole vocabulary the
     probabilities sum to 1 (softmax(β · logits))."""
-    gan = LeakGAN(make_config(**TINY))
+    gan = LeakGAN(tiny_config(**TINY))
     prefix = np.random.default_rng(0).integers(0, 30, size=7)
     rows = np.array([np.append(prefix, v) for v in range(30)] + [np.append(prefix, 0)] * 2, np.int32)  # 32 = 8 B
     last = {}
@@ -37,9 +33,9 @@ def test_log_probs_at_beta_are_the_tempered_softmax():
 
 
 def test_sweep_rows_share_one_sampling_seed_and_score_the_test_set(tmp_path):
-    cfg = make_config(**TINY, oracle_seed=1, oracle_emb_dim=4, oracle_hidden_dim=4)
+    cfg = tiny_config(**TINY)
     gan = LeakGAN(cfg)
-    source = OracleSource(OracleLSTM.from_seed(1, 30, 4, 4), cfg, tmp_path)
+    source = sources.from_config(cfg, tmp_path)
     rows = sweep.temperature_sweep(gan, source, [0.5, 1.0, 3.0], 16, seed=7)
     assert [r["beta"] for r in rows] == [0.5, 1.0, 3.0]
     for r in rows:
@@ -56,7 +52,7 @@ def test_sweep_rows_share_one_sampling_seed_and_score_the_test_set(tmp_path):
 
 def test_evaluate_betas_writes_the_sweep_and_its_plot(tmp_path):
     flagfile = tmp_path / "tiny.cfg"
-    flagfile.write_text(TINY_FLAGS.replace("--adversarial_iterations=6", "--adversarial_iterations=1")
+    flagfile.write_text(tiny_flags(adversarial_iterations=1)
                         + f"--logdir={tmp_path / 'run'}\n--extended_eval\n")
     assert cli(f"--flagfile={flagfile}").returncode == 0
     out, png = tmp_path / "eval.json", tmp_path / "sweep.png"

@@ -6,16 +6,14 @@ import re
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing import event_accumulator
 import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
 
 from leakgan_tf import data
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models.leaked import pad_after
 from leakgan_tf.sources import TextSource
-from leakgan_tf.train import Trainer
-from synthetic_oracle.model import OracleLSTM
-from tests.helpers import np_features, tiny_config
+from tests.helpers import np_features, tiny_config, tiny_trainer
 
 _TINY = tiny_config()
 T, B, V = _TINY.seq_len, _TINY.batch_size, _TINY.vocab_size
@@ -30,9 +28,6 @@ def tokens(seed, n=B):
 def labels(n):
     return tf.constant(np.arange(n) % 2, tf.int32)
 
-
-def oracle():
-    return OracleLSTM.from_seed(7, V, 4, 4)
 
 
 def weights(model):
@@ -123,7 +118,7 @@ def test_l2_term_adds_lambda_times_weight_to_the_classifier_gradient_only():
 def test_oracle_positives_fixed_repeat_the_mle_set_fresh_differ_each_round_negatives_unchanged(tmp_path, d_inputs):
     rounds = {}
     for mode in ("fresh", "fixed"):
-        trainer = Trainer(tiny_config(dis_positives=mode, d_epochs=1), tmp_path / mode, oracle())
+        trainer = tiny_trainer(tiny_config(dis_positives=mode, d_epochs=1), tmp_path / mode)
         del d_inputs[:]
         for r in range(2):
             trainer.discriminator_round(r, "pretrain")
@@ -186,7 +181,7 @@ def test_interleaved_mle_epoch_follows_every_nth_adversarial_iteration(tmp_path,
     cfg = tiny_config(pretrain_blocks=0, adversarial_iterations=iterations, adv_d_rounds=0, eval_every=100,
                       interleave_mle_every=every, xla_phases=())  # no XLA: compiling it costs more than the run
     log = StepCountingLog()
-    trainer = Trainer(cfg, tmp_path, oracle(), out=log)
+    trainer = tiny_trainer(cfg, tmp_path, out=log)
     log.trainer = trainer
     trainer.run()
     # MLE updates done when "iteration k/n" was printed (right after G step k), and at the end
@@ -240,7 +235,7 @@ def test_eval_beta_sets_the_temperature_of_evaluation_samples_and_d_negatives(tm
     block of B rows repeats; at eval_beta = 1 they do not."""
     blocks_equal = lambda rows: (rows.reshape(-1, B, T) == rows[:B]).all()  # noqa: E731
     for beta, greedy in ((HUGE, True), (1.0, False)):
-        trainer = Trainer(tiny_config(eval_beta=beta, d_epochs=1), tmp_path / str(beta), oracle())
+        trainer = tiny_trainer(tiny_config(eval_beta=beta, d_epochs=1), tmp_path / str(beta))
         trainer.evaluate(0, "adversarial")
         samples = data.read_int_sequences(tmp_path / str(beta) / "samples" / "adversarial_0000.txt", V, T)
         assert samples.shape == (NUM, T) and blocks_equal(samples) == greedy
@@ -250,7 +245,7 @@ def test_eval_beta_sets_the_temperature_of_evaluation_samples_and_d_negatives(tm
 
 
 def test_no_temperature_variant_samples_at_beta_one_everywhere(tmp_path):
-    trainer = Trainer(tiny_config(variant="no_temperature"), tmp_path, oracle())
+    trainer = tiny_trainer(tiny_config(variant="no_temperature"), tmp_path)
     gan = trainer.gan
     state = gan.rng.state.numpy()
     trainer.evaluate(0, "adversarial")

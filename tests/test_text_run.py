@@ -114,7 +114,8 @@ def test_test_file_with_no_sentence_that_fits(tmp_path):
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
     train.write_text("a dog runs .\n" * 50)
     test.write_text(" ".join(["word"] * 40) + "\n")
-    result = run("--preset=coco", "--dataset=text", f"--train_file={train}", f"--test_file={test}", f"--logdir={tmp_path / 'run'}")
+    result = run("--preset=coco", "--dataset=text", f"--train_file={train}", f"--test_file={test}",
+                 f"--logdir={tmp_path / 'run'}")
     assert result.returncode == 2 and "no sentence fits" in result.stderr.splitlines()[-1], result.stderr
 
 

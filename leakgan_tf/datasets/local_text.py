@@ -37,6 +37,8 @@ The shared data folder is $LEAKGAN_SHARED_DATA, by default ../shared/data
 relative to the repository root (image_coco/ and emnlp_news/ under it); nothing
 here requires it to exist.
 """
+from __future__ import annotations
+
 import dataclasses
 import hashlib
 import os
@@ -51,7 +53,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SPLITS = ("train", "test")
 
 
-def shared_data_dir():
+def shared_data_dir() -> pathlib.Path:
     """$LEAKGAN_SHARED_DATA, or ../shared/data next to the repository."""
     return pathlib.Path(os.environ.get("LEAKGAN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
@@ -121,7 +123,7 @@ def _required_file(folder, name, config_name):
     return path
 
 
-def source_fingerprints(folder, cfg):
+def source_fingerprints(folder: pathlib.Path, cfg) -> dict[str, str]:
     """{file name: {"sha256": ..., "bytes": ...}} of the config's source files in folder."""
     out = {}
     for name in [cfg.train_file] + ([cfg.test_file] if cfg.test_file else []):
@@ -143,7 +145,7 @@ def _check_split(split):
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
 
 
-def prepare_local_text(name, manual_dir=None, data_dir=None):
+def prepare_local_text(name: str, manual_dir: str | None = None, data_dir: str | None = None):
     """Builds (once) and returns the LocalText builder of config `name`.
 
     manual_dir defaults to shared_data_dir()/<image_coco|emnlp_news>; data_dir
@@ -182,7 +184,8 @@ def _source_names(cfg):
     return [cfg.train_file] + ([cfg.test_file] if cfg.test_file else [])
 
 
-def load_text_split(name, split, manual_dir=None, data_dir=None):
+def load_text_split(name: str, split: str, manual_dir: str | None = None,
+                    data_dir: str | None = None) -> list[str]:
     """Sentences (list[str], file order) of split "train"|"test" of local_text/<name>,
     building the tfds cache in data_dir from manual_dir on first use (offline)."""
     _check_split(split)
@@ -191,7 +194,7 @@ def load_text_split(name, split, manual_dir=None, data_dir=None):
     return [example["text"].decode("utf-8") for example in tfds.as_numpy(ds)]
 
 
-def load_tfds_text(name, split, text_key="text", data_dir=None):
+def load_tfds_text(name: str, split: str, text_key: str = "text", data_dir: str | None = None) -> list[str]:
     """Sentences of any PREPARED tfds dataset with a text feature `text_key`.
 
     Uses tfds.load(name, split=split, data_dir=data_dir, download=False), so it

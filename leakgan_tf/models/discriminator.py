@@ -1,6 +1,9 @@
 """The highway-CNN discriminator whose feature vector is leaked to the generator
 (spec §3, the original `Discriminator.py`)."""
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -26,8 +29,9 @@ class Discriminator(keras.Model):
         mixed precision; weights, features and logits stay float32).
     """
 
-    def __init__(self, vocab_size, seq_len, emb_dim, filter_sizes, num_filters,
-                 dropout_keep_prob=1.0, l2_reg_lambda=0.0, compute_dtype="float32", **kwargs):
+    def __init__(self, vocab_size: int, seq_len: int, emb_dim: int, filter_sizes: Sequence[int],
+                 num_filters: Sequence[int], dropout_keep_prob: float = 1.0, l2_reg_lambda: float = 0.0,
+                 compute_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.compute_dtype_ = tf.as_dtype(compute_dtype)
         pairs = list(zip(filter_sizes, num_filters))
@@ -58,11 +62,11 @@ class Discriminator(keras.Model):
         self.out_bias = self.add_weight(shape=(2,), initializer=const, name="out_bias")
         self.built = True  # every weight is created above
 
-    def embed(self, tokens):
+    def embed(self, tokens: tf.Tensor) -> tf.Tensor:
         """tokens int [N, T] (PAD_ID allowed) -> [N, T, E_d]."""
         return tf.gather(self.embedding, tokens - PAD_ID)
 
-    def pooled(self, tokens):
+    def pooled(self, tokens: tf.Tensor) -> tf.Tensor:
         """Max-over-time conv features before the highway: [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         x = low(self.embed(tokens))
@@ -70,7 +74,7 @@ class Discriminator(keras.Model):
                  for k, b in zip(self.conv_kernels, self.conv_biases)]
         return tf.concat(feats, axis=-1)
 
-    def highway(self, pooled):
+    def highway(self, pooled: tf.Tensor) -> tf.Tensor:
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         pooled = low(pooled)
@@ -78,26 +82,26 @@ class Discriminator(keras.Model):
         g = tf.nn.relu(matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
         return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
-    def features(self, tokens, training=False):
+    def features(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]."""
         f = self.highway(self.pooled(tokens))
         if training and self.dropout_keep_prob < 1.0:
             f = tf.nn.dropout(f, rate=1.0 - self.dropout_keep_prob)
         return f
 
-    def classify(self, features):
+    def classify(self, features: tf.Tensor) -> tf.Tensor:
         """[N, D_f] -> logits [N, 2]."""
         return tf.matmul(features, self.out_kernel) + self.out_bias
 
-    def call(self, tokens, training=False):
+    def call(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         """tokens [N, T] -> logits [N, 2] (class 1 = real)."""
         return self.classify(self.features(tokens, training=training))
 
-    def prob_real(self, tokens):
+    def prob_real(self, tokens: tf.Tensor) -> tf.Tensor:
         """P(real) [N], the reward D gives a finished sequence."""
         return tf.nn.softmax(self(tokens))[:, REAL]
 
-    def classification_loss(self, tokens, labels, training=True):
+    def classification_loss(self, tokens: tf.Tensor, labels: tf.Tensor, training: bool = True) -> tf.Tensor:
         """Mean softmax cross-entropy + λ·(½‖W_d‖² + ½‖b_d‖²); labels int [N] (1 = real)."""
         logits = self(tokens, training=training)
         xent = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))

@@ -20,12 +20,20 @@ so their graph does not grow with T; rollouts run one loop per prefix length.
              continues exactly as the sampling loop would (Manager state after
              f_{n−1}, history g_{n−c} … g_{n−1}; f_n is consumed once).
 """
+from __future__ import annotations
+
 import collections
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
-from leakgan_tf import goals
+from leakgan_tf import goals, switches
 from leakgan_tf.models.leaked import PlainPrefixFeatures
+
+if TYPE_CHECKING:
+    from leakgan_tf.models import Discriminator, Manager, Worker
+    from leakgan_tf.models.leaked import IncrementalPrefixFeatures
 
 LOG_PROB_FLOOR = -46.051702  # log(1e-20): the original clips probabilities at 1e-20
 
@@ -63,12 +71,12 @@ class Generator:
       goal_schedule: "block" (the original) or "sliding" (paper Eq. 4); goals.py.
     """
 
-    def __init__(self, manager, worker, discriminator, seq_len, step_size, prefix_features=None,
-                 goal_schedule="block"):
+    def __init__(self, manager: Manager, worker: Worker, discriminator: Discriminator, seq_len: int, step_size: int,
+                 prefix_features: PlainPrefixFeatures | IncrementalPrefixFeatures | None = None,
+                 goal_schedule: str = "block"):
         if seq_len % step_size:
             raise ValueError(f"seq_len {seq_len} is not a multiple of step_size {step_size}")
-        if goal_schedule not in goals.GOAL_SCHEDULES:
-            raise ValueError(f"goal_schedule must be one of {goals.GOAL_SCHEDULES}, got {goal_schedule!r}")
+        switches.check("goal_schedule", goal_schedule, ValueError)
         self.goal_schedule = goal_schedule
         self.manager, self.worker, self.disc = manager, worker, discriminator
         self.seq_len, self.step_size = seq_len, step_size
@@ -77,7 +85,8 @@ class Generator:
         self.prefix = prefix_features or PlainPrefixFeatures(discriminator)
 
     # ---------------------------------------------------------------- teacher forcing
-    def teacher_forced(self, tokens, features=None, goal_offset=None, beta=None):
+    def teacher_forced(self, tokens: tf.Tensor, features: tf.Tensor | None = None, goal_offset: tf.Tensor | None = None,
+                       beta: float | None = None) -> TeacherForced:
         """tokens int [B, T] -> TeacherForced (spec §4.4). goal_offset: the first G0
         row of these tokens when they are a replica's share of a batch. beta: an
         inverse temperature for log_probs (logits × β, the distribution sampling at
@@ -222,7 +231,7 @@ class Generator:
                                                   (tf.constant(lo), state, sampled))
         return tf.transpose(sampled.stack()), state
 
-    def sample(self, batch, betas, seed):
+    def sample(self, batch: int, betas: Sequence[float] | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         """batch (a multiple of the model batch size) sequences: int32 [batch, T]."""
         tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed)
         return tokens
@@ -273,7 +282,8 @@ class Generator:
             prefix=prefix,
             history=history)
 
-    def rollout(self, tokens, tf_out, rollout_num, seed, beta=1.0):
+    def rollout(self, tokens: tf.Tensor, tf_out: TeacherForced, rollout_num: int, seed: tf.Tensor,
+                beta: float = 1.0) -> tf.Tensor:
         """Monte Carlo completions of x[:, :n] for n = c, 2c, …, T − c.
 
         "block": the manager consumes f_n a second time at the first free step,

@@ -26,12 +26,14 @@ straddle the prefix end differ between prefixes. ReLU and max commute, so the
 pooled feature is ReLU(max_p s_p(i)); the highway layer is then applied to
 each prefix as usual.
 """
+from __future__ import annotations
+
 import tensorflow as tf
 
 from leakgan_tf.models.discriminator import PAD_ID
 
 
-def pad_after(tokens, length):
+def pad_after(tokens: tf.Tensor, length: int | tf.Tensor) -> tf.Tensor:
     """Keeps tokens[:, :length] and pads the rest with −1: [N, T] -> [N, T]."""
     keep = tf.range(tokens.shape[1])[None, :] < length
     return tf.where(keep, tokens, PAD_ID)
@@ -109,7 +111,7 @@ class IncrementalPrefixFeatures:
         """S[m] = Σ_{j≥m} P_j for every filter: list of [h+1, n]."""
         pad = tf.matmul(self.disc.embedding[:1], kernel)[0]                          # [Σ h·n]
         out = []
-        for p, h, n in zip(self._per_filter(pad[None], [1]), self.widths, self.disc.num_filters):
+        for p, n in zip(self._per_filter(pad[None], [1]), self.disc.num_filters):
             p = p[0]                                                                  # [h, n]
             out.append(tf.concat([tf.cumsum(p, axis=0, reverse=True), tf.zeros([1, n])], axis=0))
         return out

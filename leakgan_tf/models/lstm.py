@@ -1,9 +1,9 @@
 """The hand-written LSTM of the original Manager and Worker (no peepholes,
 no forget-gate offset, every weight and bias N(0, 0.1^2))."""
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
-
-
 
 
 class LSTMWeights(keras.layers.Layer):
@@ -14,7 +14,7 @@ class LSTMWeights(keras.layers.Layer):
     recurrence step on the projected input.
     """
 
-    def __init__(self, input_dim, hidden_dim, seed=None, **kwargs):
+    def __init__(self, input_dim: int, hidden_dim: int, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
         init = keras.initializers.RandomNormal(0.0, 0.1, seed=seed)
@@ -23,11 +23,11 @@ class LSTMWeights(keras.layers.Layer):
         self.bias = self.add_weight(shape=(4 * hidden_dim,), initializer=init, name="bias")
         self.built = True  # every weight is created above
 
-    def project(self, x):
+    def project(self, x: tf.Tensor) -> tf.Tensor:
         """x [..., in] -> [..., 4H] (input-side pre-activations incl. bias)."""
         return tf.tensordot(x, self.kernel, axes=1) + self.bias
 
-    def step(self, x_proj, state):
+    def step(self, x_proj: tf.Tensor, state: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
         """x_proj [B, 4H], state (h, c) each [B, H] -> new (h, c)."""
         h, c = state
         z = x_proj + tf.matmul(h, self.recurrent)
@@ -36,6 +36,6 @@ class LSTMWeights(keras.layers.Layer):
         h = tf.sigmoid(o) * tf.tanh(c)
         return h, c
 
-    def zero_state(self, batch_size):
+    def zero_state(self, batch_size: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         z = tf.zeros([batch_size, self.hidden_dim])
         return z, z

@@ -1,4 +1,6 @@
 """The MANAGER: an LSTM over leaked features that emits unit-norm sub-goals (spec §4.1)."""
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
 
@@ -14,7 +16,7 @@ class Manager(keras.Model):
     tile it, so row r uses G0[r % batch_size].
     """
 
-    def __init__(self, feature_dim, hidden_dim, batch_size, **kwargs):
+    def __init__(self, feature_dim: int, hidden_dim: int, batch_size: int, **kwargs):
         super().__init__(**kwargs)
         self.feature_dim, self.hidden_dim, self.batch_size = feature_dim, hidden_dim, batch_size
         normal = keras.initializers.RandomNormal(0.0, 0.1)
@@ -25,7 +27,7 @@ class Manager(keras.Model):
                                          initializer=keras.initializers.TruncatedNormal(stddev=0.1))
         self.built = True  # every weight is created above
 
-    def initial_goal(self, batch, offset=None):
+    def initial_goal(self, batch: int | tf.Tensor, offset: tf.Tensor | None = None) -> tf.Tensor:
         """G0 for `batch` rows [batch, D_f]: tiled (batch a multiple of batch_size),
         or with `offset` the rows offset … offset+batch−1 of G0 (one replica's share
         of a batch under tf.distribute)."""
@@ -33,7 +35,7 @@ class Manager(keras.Model):
             return tf.tile(self.goal_init, [batch // self.batch_size, 1])
         return self.goal_init[offset:offset + batch]
 
-    def subgoal(self, h):
+    def subgoal(self, h: tf.Tensor) -> tf.Tensor:
         """h [..., H] -> unit sub-goal [..., D_f]."""
         return l2_normalize(tf.tensordot(h, self.goal_kernel, axes=1) + self.goal_bias)
 

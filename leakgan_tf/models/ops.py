@@ -1,23 +1,25 @@
 """Small numeric helpers shared by the models (TF1 semantics where they matter)."""
+from __future__ import annotations
+
 import tensorflow as tf
 
 
-def l2_normalize(x, axis=-1):
+def l2_normalize(x: tf.Tensor, axis: int = -1) -> tf.Tensor:
     """x / sqrt(max(sum x^2, 1e-12)) along `axis`, as TF1 `tf.nn.l2_normalize`."""
     return tf.nn.l2_normalize(x, axis=axis, epsilon=1e-12)
 
 
-def cosine(a, b, axis=-1):
+def cosine(a: tf.Tensor, b: tf.Tensor, axis: int = -1) -> tf.Tensor:
     """<l2n(a), l2n(b)> along `axis`; a zero vector gives 0."""
     return tf.reduce_sum(l2_normalize(a, axis) * l2_normalize(b, axis), axis=axis)
 
 
-def to_dtype(x, dtype):
+def to_dtype(x: tf.Tensor, dtype: tf.DType | str) -> tf.Tensor:
     """x cast to dtype (no op when it already has it): the --compute_dtype casts."""
     return x if x.dtype == dtype else tf.cast(x, dtype)
 
 
-def conv1d_valid(x, kernel):
+def conv1d_valid(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     """VALID 1-D convolution, stride 1: x [N, T, E], kernel [h, E, n] -> [N, T−h+1, n].
 
     The forward pass is tf.nn.conv1d. The gradient is the same sum computed
@@ -46,7 +48,7 @@ def _conv1d_valid(x, kernel):
     return y, grad
 
 
-def matmul(x, w):
+def matmul(x: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
     """x [N, I] · w [I, O] -> [N, O], tf.matmul with its input gradient computed
     as (w · dyᵀ)ᵀ instead of dy · wᵀ: on this CPU (TF 2.21 defaults, float32) the
     transposed-weight form ran at about a quarter of the matmul rate for the

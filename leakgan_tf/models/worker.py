@@ -1,6 +1,8 @@
 """The WORKER: an LSTM over tokens whose output O_t [V, k] is steered by the goal
 embedding w = l2n(G·W_ψ) (spec §4.1), or w = G·W_ψ (the paper's, no
 normalisation; `normalize_goal=False`, `--goal_normalize=false`)."""
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
 
@@ -18,8 +20,8 @@ class Worker(keras.Model):
     receives a gradient), so the parameter count is the spec's "without it".
     """
 
-    def __init__(self, vocab_size, emb_dim, hidden_dim, goal_size, feature_dim, start_token=0,
-                 normalize_goal=True, compute_dtype="float32", **kwargs):
+    def __init__(self, vocab_size: int, emb_dim: int, hidden_dim: int, goal_size: int, feature_dim: int,
+                 start_token: int = 0, normalize_goal: bool = True, compute_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.compute_dtype_ = tf.as_dtype(compute_dtype)  # of the output projection (the largest matmul)
         self.vocab_size, self.goal_size, self.hidden_dim = vocab_size, goal_size, hidden_dim
@@ -35,7 +37,7 @@ class Worker(keras.Model):
                                                name="goal_projection")
         self.built = True  # every weight is created above
 
-    def goal_embedding(self, goal):
+    def goal_embedding(self, goal: tf.Tensor) -> tf.Tensor:
         """Accumulated goal G [..., D_f] -> w = l2n(G·W_ψ) (or G·W_ψ) [..., k]."""
         w = tf.tensordot(goal, self.goal_projection, axes=1)
         return l2_normalize(w) if self.normalize_goal else w
@@ -52,14 +54,14 @@ class Worker(keras.Model):
         bias = tf.transpose(tf.reshape(self.out_bias, [v, k]))
         return kernel, bias
 
-    def logits(self, h, w, weights=None):
+    def logits(self, h: tf.Tensor, w: tf.Tensor, weights: tuple | None = None) -> tf.Tensor:
         """h [N, H], w [N, k] -> logits [N, V] (= O_t · w)."""
         kernel, bias = weights if weights is not None else self.output_weights()
         hw = tf.reshape(h[:, :, None] * w[:, None, :], [-1, self.hidden_dim * self.goal_size])
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         return to_dtype(tf.matmul(low(hw), low(kernel)), tf.float32) + tf.matmul(w, bias)
 
-    def embed(self, tokens):
+    def embed(self, tokens: tf.Tensor) -> tf.Tensor:
         return tf.gather(self.embedding, tokens)
 
     def call(self, tokens):
