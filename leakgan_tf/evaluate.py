@@ -41,6 +41,17 @@ flags.DEFINE_string("plot", "", "with --betas: also draw the sweep as a PNG here
 FLAGS = flags.FLAGS
 
 
+def _betas_valid(values: list[str]) -> bool:
+    try:
+        parse_betas(values)
+    except UserError as e:
+        raise flags.ValidationError(str(e)) from None
+    return True
+
+
+flags.register_validator("betas", _betas_valid)
+
+
 def parse_betas(values: list[str]) -> list[float]:
     """--betas strings -> floats, each > 0, or a UserError naming the bad one."""
     betas = []

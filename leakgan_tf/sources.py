@@ -75,7 +75,7 @@ def build_oracle(cfg: Config) -> OracleLSTM:
             oracle = OracleLSTM.from_seed(cfg.oracle_seed, cfg.vocab_size, cfg.oracle_emb_dim,
                                           cfg.oracle_hidden_dim)
             where = (f"seeded random oracle (seed {cfg.oracle_seed}, E={cfg.oracle_emb_dim}, "
-                     f"H={cfg.oracle_hidden_dim}); pass --oracle_params=PATH.npz for the paper's oracle")
+                     f"H={cfg.oracle_hidden_dim}); {paper_oracle_hint()}")
     except OracleError as e:
         raise UserError(str(e)) from None
     if oracle.vocab_size != cfg.vocab_size:
@@ -83,6 +83,20 @@ def build_oracle(cfg: Config) -> OracleLSTM:
                         f"set --vocab_size={oracle.vocab_size}")
     print(f"oracle: {where}", flush=True)
     return oracle
+
+
+def paper_oracle_hint() -> str:
+    """Where the paper's oracle is, for a run on a seeded one: the file found under
+    $LEAKGAN_SHARED_DATA (default ../shared/data), or how to get it."""
+    from leakgan_tf.flags import expand_data_path
+    path = pathlib.Path(expand_data_path(f"$LEAKGAN_SHARED_DATA/{PAPER_ORACLE}"))
+    if path.is_file():
+        return f"the paper's oracle is {path} (--oracle_params={path} trains on it)"
+    return (f"the paper's oracle ({PAPER_ORACLE}, in the shared data folder) was not found under "
+            f"$LEAKGAN_SHARED_DATA={path.parent}; pass --oracle_params=PATH.npz to train on it")
+
+
+PAPER_ORACLE = "oracle_target_params.npz"
 
 
 def build_text_source(cfg: Config, logdir: pathlib.Path, fresh: bool) -> TextSource:

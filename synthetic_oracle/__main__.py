@@ -36,14 +36,16 @@ def define_flags():
     if "random_seed" in FLAGS:
         return
     flags.DEFINE_string("params", None, "oracle parameters (.npz); or give --random_seed")
-    flags.DEFINE_integer("random_seed", None, "seed of an N(0,1) oracle (params.random_params)")
-    flags.DEFINE_integer("vocab", 5000, "vocabulary size of a seeded oracle")
-    flags.DEFINE_integer("emb", 32, "embedding size of a seeded oracle")
-    flags.DEFINE_integer("hidden", 32, "hidden size of a seeded oracle")
+    flags.DEFINE_integer("random_seed", None, "seed of an N(0,1) oracle (params.random_params)", lower_bound=0)
+    flags.DEFINE_integer("vocab", 5000, "vocabulary size of a seeded oracle (tokens)", lower_bound=2)
+    flags.DEFINE_integer("emb", 32, "embedding size of a seeded oracle", lower_bound=1)
+    flags.DEFINE_integer("hidden", 32, "LSTM hidden size of a seeded oracle", lower_bound=1)
     flags.DEFINE_string("out", None, "output file (.npz for create/convert, text for generate)")
-    flags.DEFINE_integer("num", None, "samples to generate (create: for the ground-truth NLL, default 10000)")
-    flags.DEFINE_integer("length", None, "sequence length (create: for the ground-truth NLL, default 40)")
-    flags.DEFINE_integer("seed", 0, "sampling seed (same seed, same samples)")
+    flags.DEFINE_integer("num", None, "sequences to generate (create: for the ground-truth NLL, default 10000)",
+                         lower_bound=1)
+    flags.DEFINE_integer("length", None, "sequence length in tokens (create: for the ground-truth NLL, default 40)",
+                         lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "sampling seed (same seed, same samples)", lower_bound=0)
     flags.DEFINE_string("data", None, "nll: text file, one sequence of space-separated ids a line")
     flags.DEFINE_string("pickle", None, "convert: the original save/target_params.pkl")
 

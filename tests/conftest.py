@@ -27,3 +27,12 @@ def paper_oracle_npz(shared_data):
     if not path.is_file():
         pytest.skip(f"{path} not found")
     return path
+
+
+def pytest_collection_modifyitems(items):
+    """The `heavy` modules first (stable otherwise): with two test processes the
+    longest modules must not be the last ones handed out."""
+    def seconds(item):
+        mark = item.get_closest_marker("heavy")
+        return mark.kwargs.get("seconds", 1) if mark else 0
+    items.sort(key=lambda item: -seconds(item))

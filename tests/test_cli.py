@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.helpers import tiny_flags
 
+pytestmark = pytest.mark.heavy(seconds=140)  # measured on 2 cores; orders the modules (conftest)
+
 TINY_FLAGS = tiny_flags(adversarial_iterations=6)
 
 

@@ -29,6 +29,8 @@ import pytest
 from tests.conftest import REPO_ROOT, shared_data_path
 from tests.test_cli import TINY_FLAGS
 
+pytestmark = pytest.mark.heavy(seconds=210)  # measured on 2 cores; orders the modules (conftest)
+
 TINY_ORACLE = [line for line in TINY_FLAGS.split() if not line.startswith(("--adversarial_iterations",
                                                                            "--checkpoint_every"))]
 # XLA off: its compile time would dominate a run this small.

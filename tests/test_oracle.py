@@ -318,3 +318,12 @@ def test_cli_reads_a_flagfile(tmp_path):
     assert data.read_int_sequences(tmp_path / "x.txt", V, 4).shape == (7, 4)
     r = cli("generate", f"--flagfile={flagfile}", "--pickle=p.pkl")
     assert r.returncode == 2 and "--pickle does not apply to generate" in r.stderr
+
+
+def test_a_seeded_run_names_the_paper_oracle_where_it_is_found(tmp_path, monkeypatch):
+    from leakgan_tf.sources import PAPER_ORACLE, paper_oracle_hint
+    monkeypatch.setenv("LEAKGAN_SHARED_DATA", str(tmp_path))
+    assert "was not found" in paper_oracle_hint() and "--oracle_params=PATH.npz" in paper_oracle_hint()
+    (tmp_path / PAPER_ORACLE).write_bytes(b"")
+    assert paper_oracle_hint() == (f"the paper's oracle is {tmp_path / PAPER_ORACLE} "
+                                   f"(--oracle_params={tmp_path / PAPER_ORACLE} trains on it)")

@@ -5,7 +5,11 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import TINY_MODEL, TINY_SCHEDULE, flag_lines
+
+pytestmark = pytest.mark.heavy(seconds=240)  # measured on 2 cores; orders the modules (conftest)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The suite's tiny model sizes and short phases (not its seeds: the benchmark sets --seed per run).

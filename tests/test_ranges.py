@@ -47,7 +47,9 @@ def test_range_boundaries_are_accepted():
 CLI_CASES = {
     "leakgan_tf.main": [("checkpoint_every", "0"), ("keep_checkpoints", "0")],
     "leakgan_tf.sample": [("num", "0"), ("num", "-3"), ("beta", "-1"), ("beta", "0"), ("seed", "-1")],
-    "leakgan_tf.evaluate": [("seed", "-1"), ("generated_num", "-1")],
+    "leakgan_tf.evaluate": [("seed", "-1"), ("generated_num", "-1"), ("betas", "1.0,-1"), ("betas", "x")],
+    "synthetic_oracle.__main__": [("random_seed", "-1"), ("vocab", "1"), ("emb", "0"), ("hidden", "0"), ("num", "0"),
+                                  ("length", "0"), ("seed", "-1")],
 }
 DRIVER = """
 import json, sys
@@ -55,6 +57,7 @@ from absl import flags
 import importlib
 module = importlib.import_module(sys.argv[1])
 getattr(module, "run_flags", None) and module.run_flags.define_flags()
+getattr(module, "define_flags", None) and module.define_flags()
 refused = {}
 for arg in sys.argv[2:]:
     try:

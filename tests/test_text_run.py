@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.heavy(seconds=140)  # measured on 2 cores; orders the modules (conftest)
+
 TINY = """--preset=coco
 --dataset=text
 --seq_len=32

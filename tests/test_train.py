@@ -11,6 +11,8 @@ from leakgan_tf.train import NonFiniteError
 from tests.helpers import TINY_SCHEDULE as SCHEDULE
 from tests.helpers import tiny_config, tiny_trainer
 
+pytestmark = pytest.mark.heavy(seconds=110)  # measured on 2 cores; orders the modules (conftest)
+
 
 def run(logdir, checkpoint_every=1, **overrides):
     cfg = tiny_config(**{**SCHEDULE, **overrides})
