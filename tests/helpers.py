@@ -9,7 +9,9 @@ from leakgan_tf.config import make_config
 TINY_MODEL = dict(vocab_size=30, seq_len=8, batch_size=4, gen_emb_dim=6, gen_hidden_dim=5, goal_size=3, step_size=2,
                   dis_emb_dim=5, dis_filter_sizes=(1, 2, 3, 8), dis_num_filters=(3, 4, 2, 3), sample_batch=8,
                   oracle_emb_dim=4, oracle_hidden_dim=4)
-TINY_RUN = dict(generated_num=16, pretrain_eval_epochs=(0,), seed=3, oracle_seed=7)
+# No XLA: compiling costs a tiny run more than the run (~9 s of CPU a process); the XLA
+# path is tested equal to the plain one in tests/test_steps.py.
+TINY_RUN = dict(generated_num=16, pretrain_eval_epochs=(0,), seed=3, oracle_seed=7, xla_phases=())
 TINY_SCHEDULE = dict(pretrain_blocks=1, pretrain_d_rounds=1, d_epochs=1, pretrain_g_epochs=1, adversarial_iterations=2,
                      adv_d_rounds=1, eval_every=1)
 

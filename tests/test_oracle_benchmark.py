@@ -14,7 +14,8 @@ pytestmark = pytest.mark.heavy(seconds=240)  # measured on 2 cores; orders the m
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The suite's tiny model sizes and short phases (not its seeds: the benchmark sets --seed per run).
 TINY = flag_lines({**TINY_MODEL, **{k: TINY_SCHEDULE[k] for k in ("pretrain_d_rounds", "d_epochs", "pretrain_g_epochs",
-                                                                   "adv_d_rounds")}, "pretrain_eval_epochs": (0,)})
+                                                                   "adv_d_rounds")}, "pretrain_eval_epochs": (0,),
+                    "xla_phases": ()})
 TINY = " ".join(TINY.split())
 
 
