@@ -103,9 +103,6 @@ def main(argv):
         if command == "create":
             num = CREATE_DEFAULTS["num"] if num is None else num
             length = CREATE_DEFAULTS["length"] if length is None else length
-        for name, value in (("num", num), ("length", length)):
-            if value < 1:
-                raise OracleError(f"--{name}={value} must be positive")
         _check_out(FLAGS.out)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from synthetic_oracle.model import OracleLSTM  # imports TensorFlow

@@ -285,7 +285,7 @@ def test_cli_bad_input_one_line_errors(tmp_path, tiny_params):
                 "empty file": "is empty", "non-integer token": "'five' is not an integer",
                 "binary data": "not UTF-8", "unknown flag": "Unknown command line flag 'bogus'",
                 "bad flag value": "flag --num=ten: invalid literal", "both oracles": "not both",
-                "zero samples": "must be positive",
+                "zero samples": "--num=0: 0 is not a positive integer",
                 "missing out folder": "does not exist", "malicious pickle": "refusing to load posix.system"}
     for name, args in cases.items():
         r = cli(*args)
