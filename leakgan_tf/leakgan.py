@@ -20,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from leakgan_tf import losses, rewards
+from leakgan_tf.errors import UserError
 from leakgan_tf.models import Discriminator, Manager, Worker
-from leakgan_tf.models.generator import Generator
+from leakgan_tf.models.generator import Generator, group_seeds
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 from leakgan_tf.optimizers import adam
 
@@ -61,8 +62,12 @@ class LeakGAN:
         self.rng = tf.random.Generator.from_seed(cfg.seed)  # outside the scope: used in cross-replica code
         self.strategy = make_strategy(cfg.distribute)
         self.replicas = self.strategy.num_replicas_in_sync
-        if cfg.batch_size % self.replicas:
-            raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {self.replicas} replicas")
+        for name, count in (("batch_size", cfg.batch_size), ("rollout_num", cfg.rollout_num),
+                            ("sample_batch / batch_size", cfg.sample_batch // cfg.batch_size)):
+            if count % self.replicas:
+                raise UserError(f"--{name.split(' ')[0]}: {name} = {count} is not a multiple of the "
+                                f"{self.replicas} replicas of --distribute={cfg.distribute}; choose sizes that split "
+                                f"evenly (docs/distributed.md)")
         with self.strategy.scope():
             self._build(cfg)
 
@@ -119,7 +124,11 @@ class LeakGAN:
         return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFF)
 
     # ------------------------------------------------------------------ steps
-    def _apply(self, name, loss, tape):
+    def _apply(self, name, loss, tape, replicated=False):
+        """Applies the gradient of loss to optimizer `name`'s variables. Under a
+        strategy, each replica's gradient is its share and they are summed;
+        replicated=True: every replica computed the same full-batch gradient
+        (the adversarial step), which is applied once, not summed."""
         variables = self._variables(name)
         grads = tape.gradient(loss, variables)
         # A variable a loss does not reach (G0 under goal_schedule=sliding) gets a zero
@@ -127,7 +136,7 @@ class LeakGAN:
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
         context = tf.distribute.get_replica_context()
         distributed = context is not None and context.num_replicas_in_sync > 1
-        if distributed:  # the global gradient on every replica
+        if distributed and not replicated:  # the global gradient on every replica
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         if name != "discriminator":
             grads, _ = tf.clip_by_global_norm(grads, self.cfg.grad_clip)
@@ -188,21 +197,41 @@ class LeakGAN:
 
         reals [B, T], num_reals: the first num_reals rows of reals join reward
         ranking (COCO, spec §6.4); 0 for the synthetic experiments.
+        Under a strategy every replica samples the same batch (same seed) and runs
+        its share of the rollout repeats; their P(real) sums are added across
+        replicas, so every replica holds the rewards of all rollout_num repeats and
+        computes the same full-batch gradient, applied once (the original's one
+        G step on B sequences, clipped by global norm).
         """
+        if self.replicas == 1:
+            return self._adversarial_share(seed, reals, num_reals)
+        out = self.strategy.run(self._adversarial_share, args=(seed, reals, num_reals))
+        return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], out)
+
+    def _adversarial_share(self, seed, reals, num_reals):
         cfg = self.cfg
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        repeats = cfg.rollout_num // replicas
         sample_seed, rollout_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         tokens = self.generator.sample(cfg.batch_size, cfg.adversarial_betas(), sample_seed)
         with tf.GradientTape(persistent=True) as tape:
             out = self.generator.teacher_forced(tokens)
             with tape.stop_recording():
-                rollouts = self.generator.rollout(tokens, out, cfg.rollout_num, rollout_seed, cfg.rollout_beta)
-                reward = rewards.scaled_rewards(self.discriminator, tokens, rollouts, reals, num_reals,
-                                              method=cfg.reward_rescale, delta=cfg.reward_delta)
+                first = tf.cast(context.replica_id_in_sync_group, tf.int32) * repeats
+                rollouts = self.generator.rollout(tokens, out, repeats, rollout_seed, cfg.rollout_beta,
+                                                  first_repeat=first)
+                sums = rewards.rollout_sums(self.discriminator, rollouts)
+                if replicas > 1:
+                    sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
+                raw = rewards.segment_rewards(self.discriminator, tokens, None, sums=sums, num=cfg.rollout_num)
+                reward = rewards.scale_rewards(raw, cfg.rollout_num, self.discriminator, reals, num_reals,
+                                               method=cfg.reward_rescale, delta=cfg.reward_delta)
             manager_loss = self.adversarial_manager_loss(out, reward)
             worker_loss = self.adversarial_worker_loss(out, reward)
-        self._apply("adversarial_manager", manager_loss, tape)
-        self._apply("adversarial_worker", worker_loss, tape)
-        return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, tokens=tokens,
+        self._apply("adversarial_manager", manager_loss, tape, replicated=True)
+        self._apply("adversarial_worker", worker_loss, tape, replicated=True)
+        return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, raw_rewards=raw, tokens=tokens,
                     manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
                     self_nll=losses.worker_mle_loss(out))
 
@@ -224,7 +253,22 @@ class LeakGAN:
 
     # ------------------------------------------------------------------ sampling
     def _sample_fn(self, betas, seed):
-        return self.generator.sample(self.cfg.sample_batch, tf.unstack(betas), seed)
+        """sample_batch rows as groups of B rows, group g drawn with the seed
+        fold_in(seed, g) (generator.group_seeds); under a strategy replica r draws
+        the contiguous groups r·G/R … and the shares are gathered in replica order,
+        so the rows are those of one device up to the float rounding of logits
+        computed in smaller batches (docs/distributed.md)."""
+        groups = self.cfg.sample_batch // self.cfg.batch_size
+        betas = tf.unstack(betas)
+        if self.replicas == 1:
+            return self.generator.sample(self.cfg.sample_batch, betas, group_seeds(seed, 0, groups))
+        per = groups // self.replicas
+
+        def share():
+            first = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32) * per
+            return self.generator.sample(per * self.cfg.batch_size, betas, group_seeds(seed, first, per))
+
+        return self.strategy.gather(self.strategy.run(share), axis=0)
 
     def generate(self, num: int, beta: float) -> np.ndarray:
         """num sequences (int32 numpy [num, T]) at inverse temperature β, which is a

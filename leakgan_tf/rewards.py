@@ -69,36 +69,53 @@ def rescale(rewards: tf.Tensor, method: str = "ladder", delta: float | None = No
     return rescale_ladder(rewards, delta) if method == "ladder" else rescale_rank(rewards, delta)
 
 
-def segment_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor) -> tf.Tensor:
+def rollout_sums(discriminator: Discriminator, rollouts: tf.Tensor) -> tf.Tensor:
+    """rollouts [K−1, R, B, T] -> [K−1, B]: the sum over the R rollouts of
+    P(real) of each prefix's completions (sums of disjoint sets of rollouts add:
+    replicas each sum their own repeats)."""
+    km1, num, batch, seq_len = rollouts.shape
+    probs = discriminator.prob_real(tf.reshape(rollouts, [-1, seq_len]))
+    return tf.reduce_sum(tf.reshape(probs, [km1, num, batch]), axis=1)
+
+
+def segment_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor,
+                    sums: tf.Tensor | None = None, num: int | None = None) -> tf.Tensor:
     """Raw rewards before rescaling (spec §6.1).
 
     tokens [B, T]; rollouts [K−1, R, B, T] -> [K, B]: row k < K−1 is the sum over
     rollouts of P(real) of the completions of the prefix of length (k+1)c; row
-    K−1 is R·P(real) of the full sequence.
+    K−1 is R·P(real) of the full sequence. Given `sums` (rollout_sums, added
+    over replicas) and the total `num` of rollouts, rollouts is not used.
     """
-    km1, num, batch, seq_len = rollouts.shape
-    flat = tf.concat([tf.reshape(rollouts, [-1, seq_len]), tokens], axis=0)
-    probs = discriminator.prob_real(flat)
-    completed = tf.reduce_sum(tf.reshape(probs[:-batch], [km1, num, batch]), axis=1)
-    full = float(num) * probs[-batch:]
-    return tf.concat([completed, full[None]], axis=0)
+    if sums is None:
+        sums, num = rollout_sums(discriminator, rollouts), rollouts.shape[1]
+    full = float(num) * discriminator.prob_real(tokens)
+    return tf.concat([sums, full[None]], axis=0)
 
 
-def scaled_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor, reals: tf.Tensor | None = None,
-                   num_reals: tf.Tensor | None = None, method: str = "ladder", delta: float | None = None) -> tf.Tensor:
-    """Rewards as the original feeds them to G: rescale(raw) / R, as [B, K]
-    (method "ladder" = the original's rescale_ladder; "rank" = paper Eq. 11).
+def scale_rewards(raw: tf.Tensor, num: int, discriminator: Discriminator | None = None, reals: tf.Tensor | None = None,
+                  num_reals: tf.Tensor | None = None, method: str = "ladder", delta: float | None = None) -> tf.Tensor:
+    """Raw rewards [K, B] of num rollouts -> what the original feeds to G:
+    rescale(raw) / R as [B, K] (method "ladder" = the original's rescale_ladder;
+    "rank" = paper Eq. 11).
 
-    reals [M, T] (COCO, spec §6.4): real sentences scored with every row and
-    ranked with it (ladder denominator B + M'); only the B generated columns are
-    kept. num_reals (a scalar tensor) uses only the first M' rows (D still sees
-    a fixed [M, T] batch, so the graph has static shapes).
+    reals [M, T] (COCO, spec §6.4): real sentences scored by the discriminator with
+    every row and ranked with it (ladder denominator B + M'); only the B generated
+    columns are kept. num_reals (a scalar tensor) uses only the first M' rows (D
+    still sees a fixed [M, T] batch, so the graph has static shapes).
     """
-    raw = segment_rewards(discriminator, tokens, rollouts)
-    batch, num = tf.shape(tokens)[0], float(rollouts.shape[1])
+    batch, num = tf.shape(raw)[1], float(num)
     if reals is not None:
         real = num * discriminator.prob_real(reals)                                  # [M]
         if num_reals is not None:
             real = real[:num_reals]
         raw = tf.concat([raw, tf.tile(real[None], [raw.shape[0], 1])], axis=1)     # [K, B + M]
     return tf.transpose(rescale(raw, method, delta)[:, :batch]) / num
+
+
+def scaled_rewards(discriminator: Discriminator, tokens: tf.Tensor, rollouts: tf.Tensor, reals: tf.Tensor | None = None,
+                   num_reals: tf.Tensor | None = None, method: str = "ladder", delta: float | None = None) -> tf.Tensor:
+    """segment_rewards then scale_rewards: [B, K] for tokens [B, T] and rollouts
+    [K−1, R, B, T]."""
+    return scale_rewards(segment_rewards(discriminator, tokens, rollouts), rollouts.shape[1], discriminator, reals,
+                         num_reals, method, delta)

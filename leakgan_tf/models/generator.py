@@ -61,6 +61,31 @@ FreeRunState = collections.namedtuple("FreeRunState", [
 ], defaults=[()])
 
 
+def group_seeds(seed: tf.Tensor, first: int | tf.Tensor, count: int) -> tf.Tensor:
+    """Seeds [count, 2] of row groups first … first+count−1 drawn under `seed`:
+    group g's seed is fold_in(seed, g) whoever draws it, so a replica drawing
+    groups 4–7 gets the rows one device drawing groups 0–7 gets there."""
+    first = tf.cast(first, tf.int32)
+    return tf.stack([tf.random.experimental.stateless_fold_in(seed, first + g) for g in range(count)])
+
+
+def draw_tokens(logits: tf.Tensor, seed: tf.Tensor, position: tf.Tensor) -> tf.Tensor:
+    """One token per row: int32 [N] from logits [N, V] (already × β).
+
+    seed [2]: one draw for all rows. seed [G, 2]: the rows are G contiguous
+    groups of N/G rows and group g draws with its own seed, so a group's tokens
+    do not depend on which other groups share the call (tf.distribute replicas
+    draw their own groups)."""
+    if seed.shape.rank == 1:
+        step_seed = tf.random.experimental.stateless_fold_in(seed, position)
+        return tf.random.stateless_categorical(logits, 1, step_seed, dtype=tf.int32)[:, 0]
+    parts = tf.split(logits, seed.shape[0], axis=0)
+    return tf.concat([tf.random.stateless_categorical(part, 1, tf.random.experimental.stateless_fold_in(seed[g],
+                                                                                                        position),
+                                                      dtype=tf.int32)[:, 0]
+                      for g, part in enumerate(parts)], axis=0)
+
+
 class Generator:
     """Wires a Manager, a Worker and the Discriminator whose features leak.
 
@@ -183,8 +208,7 @@ class Generator:
                 goal, acc = tf.where(block_end, acc, goal), tf.where(block_end, tf.zeros_like(acc), acc)
         w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)), state.worker)
         logits = self.worker.logits(w_state[0], self.worker.goal_embedding(used), out_weights)
-        step_seed = tf.random.experimental.stateless_fold_in(seed, s)
-        y = tf.random.stateless_categorical(betas[s] * logits, 1, step_seed, dtype=tf.int32)[:, 0]
+        y = draw_tokens(betas[s] * logits, seed, s)
         if steer:
             prefix = self.prefix.append(prefix, s, y)
         return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
@@ -199,7 +223,7 @@ class Generator:
           start: Python int, the number of tokens already fixed.
           betas: inverse temperature per position, a length-T sequence
             (Python floats or scalar tensors) or a [T] tensor; logits are multiplied by β.
-          seed: int32 [2] stateless seed.
+          seed: int [2] stateless seed, or [G, 2] seeds of G row groups (draw_tokens).
           trace: optional Python list; the goal used for each drawn token
             ([N, D_f], before W_ψ) is appended to it (for tests). The steps are
             then unrolled in Python (the same step function).
@@ -232,7 +256,9 @@ class Generator:
         return tf.transpose(sampled.stack()), state
 
     def sample(self, batch: int, betas: Sequence[float] | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """batch (a multiple of the model batch size) sequences: int32 [batch, T]."""
+        """batch (a multiple of the model batch size) sequences: int32 [batch, T].
+        seed [2] (one draw for all rows) or [G, 2] (G groups of batch/G rows, each
+        drawn with its own seed; see draw_tokens)."""
         tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed)
         return tokens
 
@@ -283,12 +309,15 @@ class Generator:
             history=history)
 
     def rollout(self, tokens: tf.Tensor, tf_out: TeacherForced, rollout_num: int, seed: tf.Tensor,
-                beta: float = 1.0) -> tf.Tensor:
+                beta: float = 1.0, first_repeat: int | tf.Tensor = 0) -> tf.Tensor:
         """Monte Carlo completions of x[:, :n] for n = c, 2c, …, T − c.
 
         "block": the manager consumes f_n a second time at the first free step,
         as the original's rollout graph does (spec §4.5). "sliding": it
         continues exactly as the sampling loop (see rollout_state).
+        Repeat j of prefix length n draws with its own seed (group_seeds of
+        fold_in(seed, m)), so repeats first_repeat … first_repeat+rollout_num−1
+        are the same rows whichever replica computes them.
         Returns int32 [K−1, rollout_num, B, T].
         """
         batch = tf.shape(tokens)[0]
@@ -298,7 +327,8 @@ class Generator:
         for m in range(1, self.num_blocks):
             n = m * self.step_size
             state = self.rollout_state(tokens, tf_out, n, rollout_num)
-            tail, _ = self.free_run(state, n, betas, tf.random.experimental.stateless_fold_in(seed, m))
+            seeds = group_seeds(tf.random.experimental.stateless_fold_in(seed, m), first_repeat, rollout_num)
+            tail, _ = self.free_run(state, n, betas, seeds)
             full = tf.concat([tf.tile(tokens[:, :n], [rollout_num, 1]), tail], axis=1)
             out.append(tf.reshape(full, [rollout_num, batch, self.seq_len]))
         return tf.stack(out, axis=0)
