@@ -136,8 +136,11 @@ class LeakGAN:
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
         context = tf.distribute.get_replica_context()
         distributed = context is not None and context.num_replicas_in_sync > 1
-        if distributed and not replicated:  # the global gradient on every replica
+        if distributed and not replicated:
+            # Every replica's loss is a mean over its equal share of the batch, so the
+            # batch's gradient is the mean of the replicas' gradients, on every replica.
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            grads = [g / context.num_replicas_in_sync for g in grads]
         if name != "discriminator":
             grads, _ = tf.clip_by_global_norm(grads, self.cfg.grad_clip)
         if distributed:  # Keras sums the replicas' gradients again

@@ -8,7 +8,10 @@ Writes checkpoints, evaluation samples, config.json and TensorBoard events to
 """
 from __future__ import annotations
 
+import pathlib
+import shutil
 import sys
+import tempfile
 
 from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
 
@@ -22,8 +25,9 @@ from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 FLAGS = flags.FLAGS
 
 
-def start_multiworker() -> None:
-    """Creates the multi-worker strategy before any TensorFlow op (TensorFlow's rule)."""
+def start_multiworker() -> bool:
+    """Creates the multi-worker strategy before any TensorFlow op (TensorFlow's rule);
+    returns whether this process is the chief (the one that writes the logdir)."""
     import json
     import os
     try:
@@ -33,8 +37,25 @@ def start_multiworker() -> None:
                         "environment of every worker; see docs/distributed.md") from None
     from leakgan_tf.leakgan import make_strategy
     strategy = make_strategy("multiworker")
-    print(f"multiworker: task {task.get('type')} {task.get('index')}, {strategy.num_replicas_in_sync} replicas",
-          flush=True)
+    chief = strategy.extended.should_checkpoint
+    role = " (chief: writes the logdir)" if chief else " (resumes from the chief's checkpoints, writes nothing there)"
+    print(f"multiworker: task {task.get('type')} {task.get('index')}, {strategy.num_replicas_in_sync} replicas"
+          + role, flush=True)
+    return chief
+
+
+DATA_FILES = ("real_data.txt", "test_data.txt", "vocab.txt")
+
+
+def worker_scratch(logdir: str, fresh: bool) -> pathlib.Path:
+    """A non-chief worker's private folder (deleted at exit) holding copies of the
+    chief's data files (unless --fresh: the chief makes them anew, from the seed, as
+    this worker does), so it trains on the same data without writing the logdir."""
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="leakgan_worker_"))
+    for name in DATA_FILES:
+        if not fresh and (pathlib.Path(logdir) / name).is_file():
+            shutil.copy(pathlib.Path(logdir) / name, scratch / name)
+    return scratch
 
 
 def main(argv: list[str]) -> None:
@@ -46,8 +67,7 @@ def main(argv: list[str]) -> None:
     cfg = run_flags.config_from_flags()
     for line in run_flags.variant_overrides(cfg):
         print(line, flush=True)
-    if cfg.distribute == "multiworker":
-        start_multiworker()
+    chief = start_multiworker() if cfg.distribute == "multiworker" else True
     if FLAGS.dry_run:
         from leakgan_tf.leakgan import LeakGAN
         gan = LeakGAN(cfg)
@@ -57,11 +77,16 @@ def main(argv: list[str]) -> None:
         return
     from leakgan_tf import sources
     from leakgan_tf.train import Trainer
-    source = sources.from_config(cfg, FLAGS.logdir, FLAGS.fresh)
-    cfg = source.cfg
-    trainer = Trainer(cfg, FLAGS.logdir, source, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every,
-                      keep_checkpoints=FLAGS.keep_checkpoints)
-    stopped_by = trainer.run()
+    scratch = None if chief else worker_scratch(FLAGS.logdir, FLAGS.fresh)
+    try:
+        source = sources.from_config(cfg, scratch or FLAGS.logdir, FLAGS.fresh)
+        cfg = source.cfg
+        trainer = Trainer(cfg, FLAGS.logdir, source, fresh=FLAGS.fresh, checkpoint_every=FLAGS.checkpoint_every,
+                          keep_checkpoints=FLAGS.keep_checkpoints, scratch=scratch)
+        stopped_by = trainer.run()
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     if stopped_by:
         sys.exit(128 + stopped_by)
     print(f"done: checkpoints, samples and TensorBoard events in {FLAGS.logdir}", flush=True)

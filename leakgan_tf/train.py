@@ -50,12 +50,20 @@ class Trainer:
       fresh: start over even if logdir holds a checkpoint.
       checkpoint_every: adversarial iterations between checkpoints.
       keep_checkpoints: how many of the newest checkpoints to keep (resume uses the last).
+      scratch: set on a multi-worker run's non-chief workers: everything this
+        worker writes (checkpoints, events, samples, timings) goes there, a private
+        folder the caller deletes; the run is still resumed from the chief's
+        checkpoints in logdir, which only the chief writes.
     """
 
     def __init__(self, cfg: Config, logdir: str | pathlib.Path, source: Source, fresh: bool = False,
-                 checkpoint_every: int = 5, out: TextIO | None = None, keep_checkpoints: int = 3):
+                 checkpoint_every: int = 5, out: TextIO | None = None, keep_checkpoints: int = 3,
+                 scratch: str | pathlib.Path | None = None):
         self.cfg = cfg
         self.logdir = pathlib.Path(logdir)
+        self.chief = scratch is None
+        self.outdir = self.logdir if self.chief else pathlib.Path(scratch)  # where this process writes
+        self.fresh = fresh
         self.checkpoint_every = max(1, checkpoint_every)
         self._prepare_logdir(fresh)
         self.source = source
@@ -64,18 +72,21 @@ class Trainer:
         self.blocks_done, self.iterations_done, self.units_done = (position[k] for k in run_dir.POSITION)
         self._stop_requested = False
         self.checkpoint = run_dir.checkpoint(self.gan, position)
-        self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.logdir / run_dir.CHECKPOINTS),
-                                                       max_to_keep=max(1, keep_checkpoints))
-        self.summaries = Summaries(self.logdir)
+        self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.outdir / run_dir.CHECKPOINTS),
+                                                       max_to_keep=max(1, keep_checkpoints) if self.chief else 1)
+        self.summaries = Summaries(self.outdir)
         self.progress = Progress(schedule_units(cfg), **({"out": out} if out else {}))
         self.progress.load(self.logdir / run_dir.CHECKPOINTS / TIMINGS)
 
     # ------------------------------------------------------------------ setup
     def _prepare_logdir(self, fresh):
-        saved = self.logdir / run_dir.CONFIG
+        saved = self.outdir / run_dir.CONFIG
         try:
-            self.logdir.mkdir(parents=True, exist_ok=True)
-            if fresh:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+            if not self.chief:
+                if not fresh:
+                    run_dir.check_resumable(self.logdir, self.cfg)
+            elif fresh:
                 for name in ("checkpoints", "samples"):
                     shutil.rmtree(self.logdir / name, ignore_errors=True)
                 for name in ("real_data.txt", "test_data.txt", "config.json"):
@@ -90,7 +101,9 @@ class Trainer:
 
     def restore(self) -> str | None:
         """Restores the latest checkpoint if there is one; returns its path or None."""
-        latest = self.ckpt_manager.latest_checkpoint
+        if not self.chief and self.fresh:
+            return None  # the chief is starting over (and may be deleting the old checkpoints)
+        latest = tf.train.latest_checkpoint(str(self.logdir / run_dir.CHECKPOINTS))
         if latest:
             self._restore(latest, f"checkpoint {latest}", "use the run's own settings or --fresh")
         return latest
@@ -135,7 +148,7 @@ class Trainer:
                             f"one is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun"
                             ) from None
         self.summaries.flush()
-        self.progress.save(self.logdir / run_dir.CHECKPOINTS / TIMINGS)
+        self.progress.save(self.outdir / run_dir.CHECKPOINTS / TIMINGS)
         return path
 
     def _mle_data(self):
@@ -209,7 +222,7 @@ class Trainer:
         self.summaries.scalars(step, dict(scores, eval_seconds=seconds), tag)
         self.progress.timed("eval", seconds)
         self.summaries.text(step, f"{tag}/samples", [self.source.decode(s) for s in samples[:8]])
-        sample_dir = self.logdir / "samples"
+        sample_dir = self.outdir / "samples"
         sample_dir.mkdir(exist_ok=True)
         data.write_int_sequences(sample_dir / f"{tag}_{step:04d}.txt", samples)
         shown = " ".join(f"{k} {v:.4f}" for k, v in scores.items())

@@ -26,12 +26,15 @@ def run(distribute):
         x = tf.constant(rng.integers(0, 30, size=(4, 8)), tf.int32)
         out.append([float(v) for v in gan.discriminator_step(x, tf.constant([1, 0, 1, 0]))])
         out.append([float(v) for v in gan.pretrain_step(x)])
+    # Adam's moments too: the weights alone would hide a gradient off by a constant factor
     weights = [v.numpy() for m in (gan.discriminator, gan.manager, gan.worker) for v in m.weights]
+    weights += [v.numpy() for opt in gan.optimizers.values() for v in opt.variables]
     rows = gan.generate(20, 1.5)  # 3 chunks of sample_batch = 8 rows, 2 groups of B = 4 each
     adversarial = [gan.adversarial_step(tf.constant([5, s], tf.int64)) for s in range(2)]
     steps = [(a["tokens"].numpy(), a["raw_rewards"].numpy(), float(a["goal_loss"]), float(a["worker_loss"]))
              for a in adversarial]
     after = [v.numpy() for m in (gan.manager, gan.worker) for v in m.weights]
+    after += [v.numpy() for opt in gan.optimizers.values() for v in opt.variables]
     return gan.replicas, np.array(out), weights, rows, steps, after
 
 n1, single, w1, rows1, steps1, after1 = run("none")
