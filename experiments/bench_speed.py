@@ -1,6 +1,11 @@
 """Per-phase speed of LeakGAN on this machine, with FLOP accounting.
 
   python experiments/bench_speed.py [--lengths 20,40] [--out experiments/results/bench_speed.json]
+  python experiments/bench_speed.py --distribute=mirrored --replicas=2 --lengths 20 --paths incremental --quick
+
+--distribute=mirrored times every phase with one device and again under
+tf.distribute.MirroredStrategy on --replicas logical CPU devices (GPUs, if any, are
+what MirroredStrategy takes instead); rows are keyed by the replica count.
 
 For each sequence length it times (after a warm-up call that compiles):
 generation of 9,984 samples at β = 1.5, one MLE epoch (156 batches), one
@@ -121,12 +126,12 @@ def timed(fn, repeats=1):
 COMPUTE_DTYPE = "float32"  # --compute_dtype
 
 
-def config_for(length, path, growth=False):
+def config_for(length, path, growth=False, distribute="none"):
     """The benchmarked model: the paper's experiment of that length, or with
     growth=True the length-20 model (same sizes and filters) at any length, so
     that only T changes between rows."""
     preset = "synthetic20" if growth or length == 20 else "synthetic40"
-    return make_config(preset, seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE)
+    return make_config(preset, seq_len=length, feature_path=path, compute_dtype=COMPUTE_DTYPE, distribute=distribute)
 
 
 def phase_work(cfg, gan, oracle, fraction=1.0):
@@ -162,10 +167,10 @@ def phase_work(cfg, gan, oracle, fraction=1.0):
     }
 
 
-def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None):
+def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None, distribute="none"):
     """Seconds per phase for one length and feature path (D epoch is path-free)."""
     from synthetic_oracle.model import OracleLSTM
-    cfg = config_for(length, path, growth)
+    cfg = config_for(length, path, growth, distribute)
     gan = LeakGAN(cfg)
     oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
     work = phase_work(cfg, gan, oracle, 0.1 if quick else 1.0)  # quick: a fraction of each phase, scaled up
@@ -204,7 +209,7 @@ def recompute(path):
     report = json.loads(pathlib.Path(path).read_text())
     rate = report["matmul_gflops"] * 1e9
     for key, rows in report["results"].items():
-        length, feature_path = int(key.split("_")[0][1:]), key.split("_", 1)[1]
+        length, feature_path = int(key.split("_")[0][1:]), key.split("_")[1]
         seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict)}
         cfg = config_for(length, feature_path, report.get("growth", False))
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length)
@@ -221,6 +226,9 @@ def main():
     parser.add_argument("--phases", default="", help="only these phases (comma-separated; default all)")
     parser.add_argument("--growth", action="store_true",
                         help="cost growth in T: the length-20 model at every --lengths (e.g. 20,40,80)")
+    parser.add_argument("--distribute", default="none", choices=["none", "mirrored"],
+                        help="mirrored: also time every phase under MirroredStrategy (rows per replica count)")
+    parser.add_argument("--replicas", type=int, default=2, help="logical CPU devices for --distribute=mirrored")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
     args = parser.parse_args()
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
@@ -229,29 +237,40 @@ def main():
     COMPUTE_DTYPE = args.compute_dtype
     if args.recompute:
         return recompute(args.recompute)
+    strategies = [("none", 1)]
+    if args.distribute == "mirrored":
+        if not tf.config.list_physical_devices("GPU"):  # before any op: CPU replicas as logical devices
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
+        strategies.append(("mirrored", args.replicas))
     rate = matmul_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
               "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "phases": args.phases or "all",
-              "compute_dtype": args.compute_dtype,
+              "compute_dtype": args.compute_dtype, "distribute": args.distribute,
+              "load_average_start": os.getloadavg()[0],
               "results": {}}
     for length in [int(v) for v in args.lengths.split(",")]:
-        d_seconds = None
-        for path in args.paths.split(","):
-            cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth,
-                                        set(args.phases.split(",")) if args.phases else None)
-            d_seconds = seconds.get("d_epoch")
-            rows = rows_for(cfg, path, seconds, rate, length)
-            for phase, row in rows.items():
-                if isinstance(row, dict):
-                    print(f"T={length} {path:11s} {phase:22s} {row['seconds']:9.2f} s {row['gflops_per_s']:7.1f} "
-                          f"GFLOP/s ({row['fraction_of_matmul_rate']:.0%} of matmul, "
-                          f"{row['flop_saving_vs_original']:.0%} fewer FLOPs than the original)", flush=True)
-            report["results"][f"T{length}_{path}"] = rows
-            report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-            out = pathlib.Path(args.out)  # written after every row: a cut-short run keeps what it measured
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(report, indent=1))
+        for distribute, replicas in strategies:
+            d_seconds = None
+            for path in args.paths.split(","):
+                cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth,
+                                            set(args.phases.split(",")) if args.phases else None, distribute)
+                d_seconds = seconds.get("d_epoch")
+                rows = rows_for(cfg, path, seconds, rate, length)
+                tag = f" {replicas} replica{'s' * (replicas > 1)}" if args.distribute != "none" else ""
+                for phase, row in rows.items():
+                    if isinstance(row, dict):
+                        print(f"T={length} {path:11s}{tag} {phase:22s} {row['seconds']:9.2f} s "
+                              f"{row['gflops_per_s']:7.1f} GFLOP/s ({row['fraction_of_matmul_rate']:.0%} of matmul, "
+                              f"{row['flop_saving_vs_original']:.0%} fewer FLOPs than the original)", flush=True)
+                key = f"T{length}_{path}" + (f"_{replicas}replicas" if args.distribute != "none" else "")
+                report["results"][key] = rows
+                report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+                report["load_average_end"] = os.getloadavg()[0]
+                out = pathlib.Path(args.out)  # written after every row: a cut-short run keeps what it measured
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(report, indent=1))
     print(f"matmul {rate / 1e9:.1f} GFLOP/s; peak RSS {report['peak_rss_mb']} MB; wrote {out}")
 
 
