@@ -126,9 +126,10 @@ class LeakGAN:
     # ------------------------------------------------------------------ steps
     def _apply(self, name, loss, tape, replicated=False):
         """Applies the gradient of loss to optimizer `name`'s variables. Under a
-        strategy, each replica's gradient is its share and they are summed;
+        strategy, each replica's loss is a mean over its share of the batch and
+        the batch's gradient is the mean of the replicas' gradients;
         replicated=True: every replica computed the same full-batch gradient
-        (the adversarial step), which is applied once, not summed."""
+        (the adversarial step), which is applied once."""
         variables = self._variables(name)
         grads = tape.gradient(loss, variables)
         # A variable a loss does not reach (G0 under goal_schedule=sliding) gets a zero
