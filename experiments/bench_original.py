@@ -722,6 +722,37 @@ def original_identity(root):
     return dict(commit=commit, sha256_16=files)
 
 
+def ours_env(env):
+    """The environment of our worker: oneDNN as leakgan_tf's CLIs set it."""
+    from leakgan_tf.startup import prefer_onednn
+    env = dict(env)
+    prefer_onednn(env)
+    return env
+
+
+def measure_rates():
+    """{oneDNN on|off: bench_speed.py --peak_only}: the dense matmul peak, the
+    streaming rate and the length-20 phases' floor seconds (our FLOPs at that
+    peak, D's Adam bytes at that streaming rate), each in a fresh process."""
+    rates = {}
+    for label, value in (("oneDNN on", "1"), ("oneDNN off", "0")):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS=value, PYTHONPATH=os.pathsep.join(
+            [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        out = subprocess.run([sys.executable, str(HERE / "bench_speed.py"), "--peak_only"], capture_output=True,
+                             text=True, env=env, cwd=REPO, timeout=900)
+        if out.returncode != 0:
+            raise WorkerError(f"bench_speed.py --peak_only ({label}) failed:\n{out.stderr[-3000:]}")
+        rates[label] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {label}: matmul {rates[label]['matmul_gflops']} GFLOP/s, streaming "
+              f"{rates[label]['memory_gbytes_per_s']} GB/s", flush=True)
+    return rates
+
+
+def floor_seconds(rates, phase):
+    """The least floor of a phase over the measured configurations."""
+    return min(r["floor_seconds"][phase] for r in rates.values())
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -740,6 +771,9 @@ class Bench:
                           original_configs=[config_label(c) for c in args.configs]),
             ratio="original seconds / ours seconds (> 1: ours is faster)",
             definitions=PHASE_DEFINITIONS,
+            floors="ours_floor_seconds: our FLOPs at the best dense matmul peak measured in this run (and each D "
+                   "step's Adam update at the streaming rate); ratio_at_floor: the original's median over it, the "
+                   "most an implementation of our FLOP count could reach here",
             workers={}, screening={}, phases={})
 
     def write(self):
@@ -773,7 +807,7 @@ class Bench:
             self.start(config_label(c), base + ["--worker", "original", "--intra", str(c["intra"]),
                                                 "--inter", str(c["inter"])], c_env)
         if ours:
-            self.start("ours", base + ["--worker", "ours"], env)
+            self.start("ours", base + ["--worker", "ours"], ours_env(env))
 
     def timing(self, key, phase, fraction, repeats):
         """One timed run with the machine's load around it."""
@@ -840,6 +874,9 @@ class Bench:
         args = self.args
         self.warmed = {}
         try:
+            print("rates of this machine (matmul peak, streaming) ...", flush=True)
+            self.report["rates"] = measure_rates()
+            self.write()
             self.start_all()
             chosen = self.screen(args.phases)
             for key in [config_label(c) for c in args.configs]:
@@ -861,6 +898,9 @@ class Bench:
                                      p["original"]["seconds"] for p in entry["pairs"]), 3),
                                  median_ours_seconds=round(statistics.median(
                                      p["ours"]["seconds"] for p in entry["pairs"]), 3))
+                    floor = floor_seconds(self.report["rates"], phase)  # per G step for adversarial_step
+                    entry.update(ours_floor_seconds=floor,
+                                 ratio_at_floor=round(entry["median_original_seconds"] / floor, 3))
                     self.write()
                 print(f"{phase}: median ratio {entry['median_ratio']:.2f} (original "
                       f"{entry['median_original_seconds']:.1f} s, ours {entry['median_ours_seconds']:.1f} s)",

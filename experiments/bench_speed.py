@@ -12,7 +12,9 @@ generation of 9,984 samples at β = 1.5, one MLE epoch (156 batches), one
 discriminator epoch (312 batches), one adversarial generator step (sampling,
 all rollouts, rewards, update) and NLL-oracle evaluation; counts each phase's
 floating-point work from the model dimensions (a multiply-add is 2 FLOPs);
-measures the machine's dense matmul rate in the same run; and writes JSON.
+measures this process's dense matmul rate in the same run (the best of several
+sizes, `matmul_peak`); and writes JSON. Each phase's row also holds the seconds
+it would take at that rate (`seconds_at_matmul_rate`): a floor, not a goal.
 
 Speed against the original on the same machine: experiments/bench_original.py.
 """
@@ -27,6 +29,9 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from leakgan_tf.startup import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # as the CLIs run (TF_ENABLE_ONEDNN_OPTS=0 to time TensorFlow's own kernels)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -104,15 +109,94 @@ def phase_flops(cfg, path):
 
 
 # ---------------------------------------------------------------------------- timing
-def matmul_rate(size=4096, repeats=5):
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
-    f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    f()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
+MATMUL_SIZES = (512, 1024, 2048, 4096)
+
+
+def matmul_peak(sizes=MATMUL_SIZES, flop_per_timing=2e10):
+    """This process's best dense float32 matmul rate in FLOP/s, and the rate per
+    size: square matmuls of each size, the best of 3 timings of about
+    flop_per_timing FLOPs each. The best over sizes, because no single size is
+    the peak on every backend: with TF's Eigen kernels (oneDNN off) a 4096²
+    matmul ran at 89 GFLOP/s on the 2-core AVX2 machine and a 1024² one at 139;
+    with oneDNN, 4096² was the fastest (174)."""
+    rates = {}
+    for size in sizes:
+        a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
+        f = tf.function(lambda a=a, b=b: tf.reduce_sum(tf.matmul(a, b)))
         f().numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - t0)
+        flop = 2 * size ** 3
+        reps = max(2, int(flop_per_timing / flop))
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                f().numpy()
+            best = min(best, (time.perf_counter() - t0) / reps)
+        rates[size] = flop / best
+    return max(rates.values()), rates
+
+
+def memory_rate(floats=2 ** 25, repeats=5):
+    """This process's streaming rate in bytes/s: a += b in place over two
+    variables of 32 M floats (reads 2, writes 1 array of 128 MB, as Adam updates
+    its buffers in place), the best of `repeats` timings."""
+    a, b = tf.Variable(tf.random.normal([floats])), tf.Variable(tf.random.normal([floats]))
+    f = tf.function(lambda: a.assign_add(b, read_value=False))
+    f()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        a[0].numpy()
+        best = min(best, time.perf_counter() - t0)
+    return 3 * 4 * floats / best
+
+
+def d_step_parts(gan, tokens, labels, steps=40):
+    """Milliseconds per discriminator step, whole and in two parts: forward +
+    backward (every gradient, nothing applied) and the Adam update alone (dense
+    gradients of the same shapes). Adam reads the weight, both moments and the
+    gradient and writes three of them: 28 bytes per float32 weight."""
+    d, opt = gan.discriminator, gan.optimizers["discriminator"]
+    variables = d.trainable_variables
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss, _ = d.classification_loss(tokens, labels, training=True)
+        return [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+
+    grads = [tf.zeros_like(v) + 1e-9 for v in variables]
+
+    @tf.function
+    def apply():
+        opt.apply_gradients(zip(grads, variables))
+        return opt.iterations
+
+    def ms(fn):
+        fn()
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                out = fn()
+            tf.nest.map_structure(lambda v: v.numpy(), out)
+            best = min(best, (time.perf_counter() - t0) / steps * 1e3)
+        return round(best, 2)
+
+    weights = int(sum(int(tf.size(v)) for v in variables))
+    return dict(step_ms=ms(lambda: gan.discriminator_step(tokens, labels)), forward_backward_ms=ms(gradients),
+                adam_ms=ms(apply), weights=weights, adam_mbytes=round(28 * weights / 1e6, 1))
+
+
+def process_settings():
+    """What decides this process's kernels: oneDNN (TF_ENABLE_ONEDNN_OPTS, and
+    whether TF enabled it) and the thread pools."""
+    from tensorflow.python.util import _pywrap_util_port
+    return dict(onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                onednn_enabled=bool(_pywrap_util_port.IsMklEnabled()),
+                intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
 
 
 def timed(fn, repeats=1):
@@ -186,7 +270,13 @@ def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None,
     if {"adversarial_step", "generation", "d_epoch"} <= set(seconds):
         seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
             seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
-    return cfg, seconds
+    parts = None
+    if "d_epoch" in seconds and d_seconds is None and gan.replicas == 1:
+        tokens = tf.constant(np.random.default_rng(1).integers(0, cfg.vocab_size, (cfg.batch_size, cfg.seq_len)),
+                             tf.int32)
+        labels = tf.constant(np.tile(np.array([1, 0], np.int32), cfg.batch_size // 2))
+        parts = d_step_parts(gan, tokens, labels)
+    return cfg, seconds, parts
 
 
 def rows_for(cfg, path, seconds, rate, length):
@@ -198,10 +288,54 @@ def rows_for(cfg, path, seconds, rate, length):
             seconds=round(sec, 3), gflop=round(flops[phase] / 1e9, 2),
             flop_saving_vs_original=round(1 - flops[phase] / original_flops[phase], 3),
             gflops_per_s=round(flops[phase] / sec / 1e9, 1),
-            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3))
+            fraction_of_matmul_rate=round(flops[phase] / sec / rate, 3),
+            seconds_at_matmul_rate=round(flops[phase] / rate, 3))
     if "generation" in seconds:
         rows["samples_per_second_generation"] = round(cfg.num_samples / seconds["generation"], 1)
     return rows
+
+
+def d_parts_row(cfg, parts, rate, bandwidth):
+    """d_step_parts with the rates they reach: the FLOPs of one D step's forward
+    and backward against the matmul rate, Adam's bytes against the streaming rate."""
+    flops, adam_bytes = 3 * cfg.batch_size * classify_flops(cfg), parts["adam_mbytes"] * 1e6
+    return dict(parts, gflop=round(flops / 1e9, 3),
+                forward_backward_fraction_of_matmul_rate=round(flops / (parts["forward_backward_ms"] / 1e3) / rate, 3),
+                adam_fraction_of_memory_rate=round(adam_bytes / (parts["adam_ms"] / 1e3) / bandwidth, 3),
+                floor_ms=round((flops / rate + adam_bytes / bandwidth) * 1e3, 2))
+
+
+def discriminator_weights(cfg):
+    """Float32 weights of the discriminator (embedding, convolutions, highway, classifier)."""
+    pairs = list(zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
+    d = cfg.feature_dim
+    return ((cfg.vocab_size + 1) * cfg.dis_emb_dim + sum(h * cfg.dis_emb_dim * n + n for h, n in pairs)
+            + 2 * (d * d + d) + 2 * d + 2)
+
+
+def floors(cfg, path, rate, bandwidth):
+    """Seconds per phase if its FLOPs ran at the matmul rate and, for the phases
+    with D epochs, each D step's Adam update (28 bytes per weight) at the
+    streaming rate: what no implementation of that FLOP count can beat here."""
+    flops = phase_flops(cfg, path)
+    adam = 2 * cfg.num_samples // cfg.batch_size * 28 * discriminator_weights(cfg) / bandwidth  # one D epoch
+    out = {phase: f / rate for phase, f in flops.items()}
+    out["d_epoch"] += adam
+    out["adversarial_iteration"] += cfg.adv_d_rounds * cfg.d_epochs * adam
+    return {phase: round(v, 2) for phase, v in out.items()}
+
+
+def peak_only(length=20, path="incremental"):
+    """--peak_only: the rates of this process and the floors they give, as JSON."""
+    rate, by_size = matmul_peak()
+    bandwidth = memory_rate()
+    cfg = config_for(length, path)
+    return dict(matmul_gflops=round(rate / 1e9, 1),
+                matmul_gflops_by_size={n: round(r / 1e9, 1) for n, r in by_size.items()},
+                memory_gbytes_per_s=round(bandwidth / 1e9, 1), process=process_settings(),
+                length=length, feature_path=path,
+                gflop={phase: round(f / 1e9, 2) for phase, f in phase_flops(cfg, path).items()},
+                floor_seconds=floors(cfg, path, rate, bandwidth))
 
 
 def recompute(path):
@@ -210,9 +344,13 @@ def recompute(path):
     rate = report["matmul_gflops"] * 1e9
     for key, rows in report["results"].items():
         length, feature_path = int(key.split("_")[0][1:]), key.split("_")[1]
-        seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict)}
+        seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict) and "seconds" in v}
         cfg = config_for(length, feature_path, report.get("growth", False))
+        parts = rows.get("d_step_parts")
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length)
+        if parts and "memory_gbytes_per_s" in report:
+            raw = {k: parts[k] for k in ("step_ms", "forward_backward_ms", "adam_ms", "weights", "adam_mbytes")}
+            report["results"][key]["d_step_parts"] = d_parts_row(cfg, raw, rate, report["memory_gbytes_per_s"] * 1e9)
     pathlib.Path(path).write_text(json.dumps(report, indent=1))
 
 
@@ -230,6 +368,8 @@ def main():
                         help="mirrored: also time every phase under MirroredStrategy (rows per replica count)")
     parser.add_argument("--replicas", type=int, default=2, help="logical CPU devices for --distribute=mirrored")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_speed.json"))
+    parser.add_argument("--peak_only", action="store_true",
+                        help="print the matmul and streaming rates and the phase floors as JSON; time nothing")
     args = parser.parse_args()
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
@@ -237,16 +377,23 @@ def main():
     COMPUTE_DTYPE = args.compute_dtype
     if args.recompute:
         return recompute(args.recompute)
+    if args.peak_only:
+        print(json.dumps(peak_only()))
+        return 0
     strategies = [("none", 1)]
     if args.distribute == "mirrored":
         if not tf.config.list_physical_devices("GPU"):  # before any op: CPU replicas as logical devices
             cpu = tf.config.list_physical_devices("CPU")[0]
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
         strategies.append(("mirrored", args.replicas))
-    rate = matmul_rate()
+    rate, by_size = matmul_peak()
+    bandwidth = memory_rate()
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "tensorflow": tf.__version__,
               "cpus": os.cpu_count(), "machine": platform.machine(), "quick": args.quick,
-              "matmul_gflops": round(rate / 1e9, 1), "growth": args.growth, "phases": args.phases or "all",
+              "matmul_gflops": round(rate / 1e9, 1),
+              "matmul_gflops_by_size": {n: round(r / 1e9, 1) for n, r in by_size.items()},
+              "memory_gbytes_per_s": round(bandwidth / 1e9, 1),
+              "process": process_settings(), "growth": args.growth, "phases": args.phases or "all",
               "compute_dtype": args.compute_dtype, "distribute": args.distribute,
               "load_average_start": os.getloadavg()[0],
               "results": {}}
@@ -254,13 +401,21 @@ def main():
         for distribute, replicas in strategies:
             d_seconds = None
             for path in args.paths.split(","):
-                cfg, seconds = bench_length(length, path, args.quick, d_seconds, args.growth,
-                                            set(args.phases.split(",")) if args.phases else None, distribute)
+                cfg, seconds, parts = bench_length(length, path, args.quick, d_seconds, args.growth,
+                                                   set(args.phases.split(",")) if args.phases else None, distribute)
                 d_seconds = seconds.get("d_epoch")
                 rows = rows_for(cfg, path, seconds, rate, length)
+                if parts:
+                    rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth)
+                    print(f"T={length} D step {parts['step_ms']:.1f} ms: forward+backward "
+                          f"{parts['forward_backward_ms']:.1f} ms "
+                          f"({rows['d_step_parts']['forward_backward_fraction_of_matmul_rate']:.0%} of matmul), "
+                          f"Adam {parts['adam_ms']:.1f} ms "
+                          f"({rows['d_step_parts']['adam_fraction_of_memory_rate']:.0%} of the streaming rate)",
+                          flush=True)
                 tag = f" {replicas} replica{'s' * (replicas > 1)}" if args.distribute != "none" else ""
                 for phase, row in rows.items():
-                    if isinstance(row, dict):
+                    if isinstance(row, dict) and "seconds" in row:
                         print(f"T={length} {path:11s}{tag} {phase:22s} {row['seconds']:9.2f} s "
                               f"{row['gflops_per_s']:7.1f} GFLOP/s ({row['fraction_of_matmul_rate']:.0%} of matmul, "
                               f"{row['flop_saving_vs_original']:.0%} fewer FLOPs than the original)", flush=True)

@@ -20,9 +20,9 @@ import json
 import os
 import sys
 
-from leakgan_tf.startup import quiet_tensorflow  # noqa: E402
+from leakgan_tf.startup import before_tensorflow  # noqa: E402
 
-quiet_tensorflow()
+before_tensorflow()
 
 from absl import flags  # noqa: E402
 

@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import platform
 import subprocess
 import sys
 import textwrap
@@ -157,6 +158,14 @@ def test_smoke_against_the_original(tmp_path):
             assert pair["ratio"] == pytest.approx(pair["original"]["seconds"] / pair["ours"]["seconds"], rel=1e-2)
             assert len(pair["original"]["loadavg_before"]) == 3
         assert entry["median_ratio"] == pytest.approx(float(np.median([p["ratio"] for p in entry["pairs"]])), abs=1e-3)
+    assert set(report["rates"]) == {"oneDNN on", "oneDNN off"}
+    assert report["rates"]["oneDNN on"]["process"]["onednn_enabled"] != report["rates"]["oneDNN off"]["process"][
+        "onednn_enabled"]
+    for phase, entry in report["phases"].items():  # floors: our FLOPs at the best rate measured in the run
+        assert entry["ours_floor_seconds"] == min(r["floor_seconds"][phase] for r in report["rates"].values())
+        assert entry["ratio_at_floor"] == pytest.approx(entry["median_original_seconds"] / entry["ours_floor_seconds"],
+                                                        rel=1e-2)
+    assert report["workers"]["ours"]["onednn_env"] == ("1" if platform.machine() == "x86_64" else None)
     screened = report["screening"]
     assert screened["adversarial_iteration"]["fastest"] == report["phases"]["adversarial_iteration"]["original_config"]
     for phase in ("generation", "mle_epoch", "d_epoch", "adversarial_step"):

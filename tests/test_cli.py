@@ -139,6 +139,7 @@ def test_tensorflow_start_up_lines_only_when_asked_for():
     assert loud.returncode == 0, loud.stderr
     if platform.machine() in ("x86_64", "AMD64"):
         assert "cpu_feature_guard" in loud.stderr, loud.stderr
+        assert "oneDNN custom operations are on" in loud.stderr, loud.stderr  # kept out of the quiet run only
 
 
 def test_package_map_names_every_entry_point():
@@ -152,3 +153,20 @@ def test_package_map_names_every_entry_point():
     wrong = subprocess.run([sys.executable, "-m", "leakgan_tf", "trian"], capture_output=True, text=True,
                            cwd=REPO_ROOT, timeout=60)
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: ") and "train" in wrong.stderr
+
+
+def test_onednn_preferred_on_x86_unless_the_user_says_otherwise():
+    from leakgan_tf.startup import prefer_onednn
+    env = {}
+    assert prefer_onednn(env, machine="x86_64") == "1" and env == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    assert prefer_onednn({"TF_ENABLE_ONEDNN_OPTS": "0"}, machine="x86_64") == "0"
+    assert prefer_onednn({}, machine="aarch64") is None
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("TensorFlow's oneDNN switch is checked on x86 only")
+    probe = ("from leakgan_tf import main; from tensorflow.python.util import _pywrap_util_port as p; "
+             "print(p.IsMklEnabled())")
+    base = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    for env, expected in [(base, "True"), (dict(base, TF_ENABLE_ONEDNN_OPTS="0"), "False")]:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                             timeout=300)
+        assert out.stdout.strip().splitlines()[-1] == expected, out.stderr
