@@ -1,17 +1,24 @@
 """Does XLA (`jit_compile=True`) pay on this machine? Times each compiled step of
 a preset's model with and without XLA: the first call (trace + compile) and the
-steady-state seconds per call, and writes JSON.
+steady-state seconds per call, and writes JSON. The two alternate over --rounds
+rounds (tf.function, XLA, tf.function, ...) and the medians are compared; the
+process runs with oneDNN as the CLIs set it (TF_ENABLE_ONEDNN_OPTS=0 for
+TensorFlow's own kernels), which the JSON records.
 
   python experiments/bench_xla.py [--preset synthetic20|synthetic40|coco] [--phases pretrain,...]
-                                  [--out experiments/results/bench_xla.json]
+                                  [--rounds 3] [--out experiments/results/bench_xla.json]
 """
 import argparse
 import json
 import os
 import pathlib
+import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from leakgan_tf.startup import prefer_onednn  # noqa: E402
+
+prefer_onednn()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -33,7 +40,8 @@ def timed_with_first(fn, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="synthetic20")
-    parser.add_argument("--phases", default="discriminator,pretrain,sampling")
+    parser.add_argument("--phases", default="discriminator,pretrain,sampling,adversarial")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timings of each side (median kept)")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "bench_xla.json"))
     args = parser.parse_args()
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
@@ -49,29 +57,42 @@ def main():
         "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y), 20),
         "pretrain": (f"pretrain_step (batch {batch})", gan._pretrain_step_fn, (x,), 10),
         "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn, (betas, seed), 3),
+        "adversarial": (f"adversarial G step (batch {batch})", gan._adversarial_step_fn,
+                        (seed, tf.zeros([batch, length], tf.int32), tf.constant(0)), 3),
     }
     results = {}
     for phase in args.phases.split(","):
         name, fn, inputs, repeats = phases[phase]
-        row = {}
-        for jit in (False, True):
-            key = "xla" if jit else "tf.function"
-            compiled = tf.function(fn, jit_compile=jit)
-            try:
-                first, steady = timed_with_first(
-                    lambda compiled=compiled, inputs=inputs: tf.nest.map_structure(lambda t: t.numpy(),
-                                                                               compiled(*inputs)), repeats)
-                row[key], row[key + " first call"] = round(steady, 4), round(first, 1)
-            except Exception as e:  # noqa: BLE001  (report, don't hide, an XLA failure)
-                row[key] = f"failed: {str(e).splitlines()[0][:120]}"
+        row, steady = {}, {"tf.function": [], "xla": []}
+        compiled = {"tf.function": tf.function(fn, jit_compile=False), "xla": tf.function(fn, jit_compile=True)}
+        call = lambda key, inputs=inputs, compiled=compiled: tf.nest.map_structure(  # noqa: E731
+            lambda t: t.numpy(), compiled[key](*inputs))
+        for round_ in range(args.rounds):
+            for key in ("tf.function", "xla"):
+                if isinstance(row.get(key), str):
+                    continue
+                try:
+                    if round_ == 0:
+                        t0 = time.perf_counter()
+                        call(key)
+                        row[key + " first call"] = round(time.perf_counter() - t0, 1)
+                    steady[key].append(timed_with_first(lambda key=key, call=call: call(key), repeats)[1])
+                except Exception as e:  # noqa: BLE001  (report, don't hide, an XLA failure)
+                    row[key] = f"failed: {str(e).splitlines()[0][:120]}"
+        for key, values in steady.items():
+            if values and not isinstance(row.get(key), str):
+                row[key], row[key + " rounds"] = round(statistics.median(values), 4), [round(v, 4) for v in values]
         if all(isinstance(row.get(k), float) for k in ("xla", "tf.function")):
             row["xla_speedup"] = round(row["tf.function"] / row["xla"], 2)
         results[name] = row
         print(name, row, flush=True)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from tensorflow.python.util import _pywrap_util_port
     out.write_text(json.dumps(dict(tensorflow=tf.__version__, cpus=os.cpu_count(), preset=args.preset,
-                                        seconds_per_call=results), indent=1))
+                                   rounds=args.rounds, onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                                   onednn_enabled=bool(_pywrap_util_port.IsMklEnabled()),
+                                   loadavg_end=os.getloadavg(), seconds_per_call=results), indent=1))
     print(f"wrote {out}")
 
 
