@@ -508,6 +508,7 @@ class OursSide:
         sys.path.insert(0, str(HERE))
         import bench_speed
 
+        from leakgan_tf.sources import OracleSource
         from leakgan_tf.train import Trainer
         from synthetic_oracle import convert_pickle
         from synthetic_oracle.model import OracleLSTM
@@ -520,7 +521,8 @@ class OursSide:
         t0 = time.perf_counter()
         self.cfg = bench_speed.config_for(20, feature_path)
         self.oracle = OracleLSTM.from_npz(npz)
-        self.trainer = Trainer(self.cfg, self.workdir / "run", self.oracle, fresh=True, out=sys.stderr)
+        run = self.workdir / "run"
+        self.trainer = Trainer(self.cfg, run, OracleSource(self.oracle, self.cfg, run), fresh=True, out=sys.stderr)
         self.gan = self.trainer.gan
         self.phase_work = bench_speed.phase_work
         self._work = {}
