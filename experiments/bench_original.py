@@ -724,6 +724,13 @@ def original_identity(root):
     return dict(commit=commit, sha256_16=files)
 
 
+def child_env(**extra):
+    """The environment of a child process: this repository first on PYTHONPATH,
+    TensorFlow's INFO lines off, plus `extra`."""
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **extra, PYTHONPATH=os.pathsep.join(
+        [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+
+
 def ours_env(env):
     """The environment of our worker: oneDNN as leakgan_tf's CLIs set it."""
     from leakgan_tf.startup import prefer_onednn
@@ -738,8 +745,7 @@ def measure_rates():
     peak, D's Adam bytes at that streaming rate), each in a fresh process."""
     rates = {}
     for label, value in (("oneDNN on", "1"), ("oneDNN off", "0")):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS=value, PYTHONPATH=os.pathsep.join(
-            [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        env = child_env(TF_ENABLE_ONEDNN_OPTS=value)
         out = subprocess.run([sys.executable, str(HERE / "bench_speed.py"), "--peak_only"], capture_output=True,
                              text=True, env=env, cwd=REPO, timeout=900)
         if out.returncode != 0:
@@ -800,8 +806,7 @@ class Bench:
     def start_all(self, ours=True, configs=None):
         """Starts the original's workers (one per configuration) and ours, one after another."""
         base = [sys.executable, str(pathlib.Path(__file__).resolve()), "--original_dir", str(self.args.original_dir)]
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(
-            [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        env = child_env()
         for c in configs or self.args.configs:
             c_env = {k: v for k, v in env.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
             if ONEDNN[c["onednn"]] is not None:

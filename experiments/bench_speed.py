@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from leakgan_tf.config import make_config  # noqa: E402
-from leakgan_tf.leakgan import LeakGAN  # noqa: E402
+from leakgan_tf.leakgan import LeakGAN, num_params  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- FLOPs
@@ -125,15 +125,20 @@ def matmul_peak(sizes=MATMUL_SIZES, flop_per_timing=2e10):
         f = tf.function(lambda a=a, b=b: tf.reduce_sum(tf.matmul(a, b)))
         f().numpy()
         flop = 2 * size ** 3
-        reps = max(2, int(flop_per_timing / flop))
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                f().numpy()
-            best = min(best, (time.perf_counter() - t0) / reps)
-        rates[size] = flop / best
+        rates[size] = flop / best_seconds(lambda f=f: f().numpy(), max(2, int(flop_per_timing / flop)))
     return max(rates.values()), rates
+
+
+def best_seconds(fn, calls, rounds=3):
+    """Seconds per call of fn: the least over `rounds` timings of `calls` calls
+    (the first round's calls after one untimed call by the caller)."""
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / calls)
+    return best
 
 
 def memory_rate(floats=2 ** 25, repeats=5):
@@ -147,13 +152,7 @@ def memory_rate(floats=2 ** 25, repeats=5):
         a.assign_add(b)
 
     f()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        a[0].numpy()
-        best = min(best, time.perf_counter() - t0)
-    return 3 * 4 * floats / best
+    return 3 * 4 * floats / best_seconds(lambda: (f(), a[0].numpy()), 1, rounds=repeats)
 
 
 def d_step_parts(gan, tokens, labels, steps=40):
@@ -177,7 +176,7 @@ def d_step_parts(gan, tokens, labels, steps=40):
         opt.apply_gradients(zip(grads, variables))
         return opt.iterations
 
-    def ms(fn):
+    def ms(fn):  # synced once per round: converting every call's gradients (28 MB) would be timed too
         fn()
         best = float("inf")
         for _ in range(3):
@@ -188,7 +187,7 @@ def d_step_parts(gan, tokens, labels, steps=40):
             best = min(best, (time.perf_counter() - t0) / steps * 1e3)
         return round(best, 2)
 
-    weights = int(sum(int(tf.size(v)) for v in variables))
+    weights = num_params(d)
     return dict(step_ms=ms(lambda: gan.discriminator_step(tokens, labels)), forward_backward_ms=ms(gradients),
                 adam_ms=ms(apply), weights=weights, adam_mbytes=round(28 * weights / 1e6, 1))
 
