@@ -72,10 +72,12 @@ class LeakGAN:
             self._build(cfg)
 
     def _build(self, cfg):
+        # XLA where it was measured to pay (--xla_phases); never inside tf.distribute.
+        xla = lambda phase: phase in cfg.xla_phases and self.replicas == 1  # noqa: E731
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
-            compute_dtype=cfg.compute_dtype, name="discriminator")
+            compute_dtype=cfg.compute_dtype, sparse_gradient=not xla("discriminator"), name="discriminator")
         d_f = self.discriminator.feature_dim
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
         self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,
@@ -98,8 +100,6 @@ class LeakGAN:
         }
         for name, opt in self.optimizers.items():
             opt.build(self._variables(name))
-        # XLA where it was measured to pay (--xla_phases); never inside tf.distribute.
-        xla = lambda phase: phase in cfg.xla_phases and self.replicas == 1  # noqa: E731
         self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
         self._sample_seeded = None  # built on first use (leakgan_tf.sample)
         self.discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))

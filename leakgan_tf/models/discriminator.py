@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from leakgan_tf.models.ops import conv1d_valid, matmul, to_dtype
+from leakgan_tf.models import pooled_conv
+from leakgan_tf.models.ops import matmul, to_dtype
 
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
 REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
@@ -27,13 +28,16 @@ class Discriminator(keras.Model):
       l2_reg_lambda: λ of λ·(½‖W_d‖² + ½‖b_d‖²) on the classifier.
       compute_dtype: dtype of the convolutions and highway matmuls ("bfloat16":
         mixed precision; weights, features and logits stay float32).
+      sparse_gradient: the pooled convolutions' gradient by the native op where
+        it can be had (pooled_conv.py); False inside XLA-compiled steps.
     """
 
     def __init__(self, vocab_size: int, seq_len: int, emb_dim: int, filter_sizes: Sequence[int],
                  num_filters: Sequence[int], dropout_keep_prob: float = 1.0, l2_reg_lambda: float = 0.0,
-                 compute_dtype: str = "float32", **kwargs):
+                 compute_dtype: str = "float32", sparse_gradient: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.compute_dtype_ = tf.as_dtype(compute_dtype)
+        self.sparse_gradient = sparse_gradient
         pairs = list(zip(filter_sizes, num_filters))
         if any(h > seq_len for h, _ in pairs):
             raise ValueError(f"filter widths {filter_sizes} must not exceed the sequence length {seq_len}")
@@ -69,10 +73,8 @@ class Discriminator(keras.Model):
     def pooled(self, tokens: tf.Tensor) -> tf.Tensor:
         """Max-over-time conv features before the highway: [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
-        x = low(self.embed(tokens))
-        feats = [tf.reduce_max(tf.nn.relu(conv1d_valid(x, low(k)) + low(b)), axis=1)
-                 for k, b in zip(self.conv_kernels, self.conv_biases)]
-        return tf.concat(feats, axis=-1)
+        return pooled_conv.pooled(low(self.embed(tokens)), [low(k) for k in self.conv_kernels],
+                                  [low(b) for b in self.conv_biases], self.sparse_gradient)
 
     def highway(self, pooled: tf.Tensor) -> tf.Tensor:
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""

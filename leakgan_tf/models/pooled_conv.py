@@ -1,0 +1,52 @@
+"""The discriminator's pooled convolution features (spec §3): one VALID convolution
+per filter width, ReLU, max over time, concatenated. Two gradients of one forward:
+
+- dense: TensorFlow's convolution gradients (`ops.conv1d_valid`), which also
+  multiply the zeros the max gives every position but its maximum;
+- sparse (default where it can be had): the native op of `native.py`, which
+  routes each row and feature's gradient to the window that won the max (split
+  among exact ties as reduce_max's gradient does) and adds one window-sized
+  update there. Equal up to float rounding (tests/test_pooled_conv.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from leakgan_tf.models import native
+from leakgan_tf.models.ops import conv1d_valid
+
+
+def relus(x: tf.Tensor, kernels: Sequence[tf.Tensor], biases: Sequence[tf.Tensor]) -> list[tf.Tensor]:
+    """x [N, T, E] -> per width i, relu(conv + b) [N, T − h_i + 1, n_i]."""
+    return [tf.nn.relu(conv1d_valid(x, k) + b) for k, b in zip(kernels, biases)]
+
+
+def pooled(x: tf.Tensor, kernels: Sequence[tf.Tensor], biases: Sequence[tf.Tensor],
+           sparse_gradient: bool = True) -> tf.Tensor:
+    """Max-over-time features [N, Σ n_i] of x [N, T, E] (kernels [h_i, E, n_i],
+    biases [n_i]). `sparse_gradient` uses the native gradient when it is
+    available and x is float32; pass False inside XLA (no kernel there)."""
+    op = native.max_pooled_conv_grad() if sparse_gradient and x.dtype == tf.float32 else None
+    if op is None:
+        return tf.concat([tf.reduce_max(z, axis=1) for z in relus(x, kernels, biases)], axis=-1)
+    # Tensors, not variables: the gradient reaches a variable through its read.
+    tensors = [tf.convert_to_tensor(v) for v in (x, *kernels, *biases)]
+    return _sparse(op, len(kernels))(*tensors)
+
+
+def _sparse(op, widths: int):
+    @tf.custom_gradient
+    def features(x, *kernels_and_biases):
+        kernels, biases = kernels_and_biases[:widths], kernels_and_biases[widths:]
+        zs = [tf.nn.relu(tf.nn.conv1d(x, k, 1, "VALID") + b) for k, b in zip(kernels, biases)]
+        m = tf.concat([tf.reduce_max(z, axis=1) for z in zs], axis=-1)
+
+        def grad(dm):
+            dx, dkernels, dbiases = op(x, kernels, zs, m, dm)
+            return [dx, *dkernels, *dbiases]
+
+        return m, grad
+
+    return features

@@ -1,0 +1,160 @@
+"""The discriminator's pooled convolutions with the native sparse gradient
+(leakgan_tf/models/pooled_conv.py, native.py, max_pooled_conv_grad.cc): equal to
+TensorFlow's dense gradients up to float rounding at tiny and length-20 sizes,
+exact ties included; used by the D step unless XLA compiles it; and without the
+op (switched off, no compiler, a failing build) training still runs, with a
+one-line note when the op was wanted."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
+from leakgan_tf.leakgan import LeakGAN
+from leakgan_tf.models import native
+from leakgan_tf.models.discriminator import PAD_ID, Discriminator
+from tests.helpers import tiny_config
+
+OP = "LeakganMaxPooledConvGrad"
+needs_compiler = pytest.mark.skipif(
+    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
+    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native op cannot be built here")
+
+
+def loss_gradients(sparse, tokens, labels, widths, counts, vocab, emb):
+    """The D loss and its gradients for every weight, from the same initial weights."""
+    tf.keras.utils.set_random_seed(5)
+    d = Discriminator(vocab, tokens.shape[1], emb, widths, counts, l2_reg_lambda=0.2, sparse_gradient=sparse)
+
+    @tf.function
+    def run():
+        with tf.GradientTape() as tape:
+            loss, _ = d.classification_loss(tokens, labels, training=False)
+        return loss, [tf.convert_to_tensor(g) for g in tape.gradient(loss, d.trainable_variables)]
+
+    loss, grads = run()
+    ops = {op.type for op in run.get_concrete_function().graph.get_operations()}
+    return loss.numpy(), [g.numpy() for g in grads], [v.name for v in d.trainable_variables], ops
+
+
+@needs_compiler
+@pytest.mark.parametrize("batch,length,emb,widths,counts,vocab", [
+    (4, 8, 5, (1, 2, 3, 8), (3, 4, 2, 3), 30),                       # tiny (tests/helpers.tiny_config)
+    (64, 20, 64, SYNTHETIC20_FILTERS, SYNTHETIC20_COUNTS, 5000),      # the length-20 discriminator
+    (64, 20, 64, SYNTHETIC20_FILTERS, SYNTHETIC20_COUNTS, 4),         # 4 tokens: many exactly equal windows
+])
+def test_sparse_gradient_equals_dense(batch, length, emb, widths, counts, vocab):
+    rng = np.random.default_rng(batch + vocab)
+    tokens = rng.integers(0, vocab, (batch, length))
+    tokens[0, length // 2:] = PAD_ID  # a padded prefix, as the leaked features see
+    tokens[1] = tokens[1, 0]          # one token repeated: every window ties
+    tokens, labels = tf.constant(tokens, tf.int32), tf.constant(rng.integers(0, 2, batch), tf.int32)
+    dense_loss, dense, names, dense_ops = loss_gradients(False, tokens, labels, widths, counts, vocab, emb)
+    sparse_loss, sparse, _, sparse_ops = loss_gradients(True, tokens, labels, widths, counts, vocab, emb)
+    assert OP in sparse_ops and OP not in dense_ops
+    assert sparse_loss == dense_loss  # the same forward ops
+    for name, a, b in zip(names, sparse, dense):
+        scale = float(np.abs(b).max())
+        assert scale > 0, name
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * max(scale, 1.0), err_msg=name)
+
+
+@needs_compiler
+def test_ties_split_the_gradient_equally():
+    """One filter of width 1 over a row of one repeated token: all T windows tie,
+    so each gets 1/T of the gradient (reduce_max's rule), and dx is uniform."""
+    x = tf.ones([1, 4, 2])
+    kernel, bias = tf.constant([[[1.0], [1.0]]]), tf.constant([0.5])
+    from leakgan_tf.models.pooled_conv import pooled
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel, bias])
+        m = pooled(x, [kernel], [bias], sparse_gradient=True)
+    dx, dk, db = tape.gradient(m, [x, kernel, bias])
+    np.testing.assert_allclose(m.numpy(), [[2.5]])
+    np.testing.assert_allclose(dx.numpy(), np.full([1, 4, 2], 0.25))
+    np.testing.assert_allclose(dk.numpy(), [[[1.0], [1.0]]])  # Σ_t 1/4 · x_t
+    np.testing.assert_allclose(db.numpy(), [1.0])
+
+
+@needs_compiler
+def test_no_gradient_where_the_max_is_not_positive():
+    x = tf.ones([1, 3, 1])
+    kernel, bias = tf.constant([[[-1.0]]]), tf.constant([0.0])  # relu(-1) = 0 everywhere
+    from leakgan_tf.models.pooled_conv import pooled
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel, bias])
+        m = pooled(x, [kernel], [bias])
+    for g in tape.gradient(m, [x, kernel, bias]):
+        np.testing.assert_array_equal(g.numpy(), np.zeros(g.shape))
+
+
+@needs_compiler
+def test_the_op_rejects_mismatched_shapes():
+    op = native.max_pooled_conv_grad()
+    x, kernel = tf.zeros([2, 5, 3]), tf.zeros([2, 3, 4])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="relus"):
+        op(x, [kernel], [tf.zeros([2, 5, 4])], tf.zeros([2, 4]), tf.zeros([2, 4]))  # P should be 4
+
+
+@needs_compiler
+def test_the_d_step_uses_the_op_unless_xla_compiles_it():
+    tokens = tf.zeros([4, 8], tf.int32)
+    labels = tf.constant([1, 0, 1, 0], tf.int32)
+    for xla_phases, used in (((), True), (("discriminator",), False)):
+        gan = LeakGAN(tiny_config(xla_phases=xla_phases))
+        loss, _ = gan.discriminator_step(tokens, labels)  # XLA with the op inside would fail here
+        assert np.isfinite(loss.numpy())
+        graph = gan.discriminator_step.get_concrete_function(tokens, labels).graph
+        ops = {op.type for f in [graph, *[graph._functions[n].graph for n in graph._functions
+                                          if hasattr(graph._functions[n], "graph")]] for op in f.get_operations()}
+        assert (OP in ops) == used, xla_phases
+
+
+def run_d_step(tmp_path, **env):
+    """A fresh process (the op is loaded once per process) runs one tiny D step."""
+    script = textwrap.dedent("""
+        import tensorflow as tf
+        from leakgan_tf.leakgan import LeakGAN
+        from leakgan_tf.models import native
+        from tests.helpers import tiny_config
+        gan = LeakGAN(tiny_config())
+        loss, _ = gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))
+        print("loss", float(loss), "op", native.max_pooled_conv_grad() is not None)
+    """)
+    environ = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", native.CACHE: str(tmp_path / "cache"), **env}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ,
+                          cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note:")]
+    return done.stdout.split(), notes
+
+
+@pytest.mark.parametrize("env,expected_note", [
+    ({native.SWITCH: "0"}, None),
+    ({"CXX": "false"}, "building it failed"),                    # a compiler that fails
+    ({"CXX": "no-such-compiler-xyz"}, "no C++ compiler"),
+])
+def test_training_runs_without_the_op(tmp_path, env, expected_note):
+    out, notes = run_d_step(tmp_path, **env)
+    assert out[-1] == "False" and np.isfinite(float(out[1]))
+    if expected_note is None:
+        assert notes == []
+    else:
+        # the last note says why (a failing build is announced first)
+        assert 1 <= len(notes) <= 2 and expected_note in notes[-1] and native.SWITCH in notes[-1], notes
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.so"))
+
+
+@needs_compiler
+def test_a_fresh_cache_builds_once_then_loads(tmp_path):
+    out, notes = run_d_step(tmp_path)
+    assert out[-1] == "True" and len(notes) == 1 and "compiling" in notes[0], notes
+    built = list((tmp_path / "cache").glob("max_pooled_conv_grad-*.so"))
+    assert len(built) == 1 and not list((tmp_path / "cache").glob(".*partial"))
+    out, notes = run_d_step(tmp_path)
+    assert out[-1] == "True" and notes == []
