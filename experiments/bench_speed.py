@@ -68,6 +68,29 @@ def classify_flops(cfg):
     return conv_flops_full(cfg) + highway_flops(cfg) + 2 * 2 * cfg.feature_dim
 
 
+def sparse_conv_backward_flops(cfg):
+    """The pooled convolutions' backward pass with the sparse gradient
+    (models/pooled_conv.py): each feature's gradient reaches one window (exact
+    ties aside), which adds one h·E multiply-add to the kernel gradient and one to
+    the input gradient; the dense gradients do that for all T − h + 1 windows."""
+    return 2 * 2 * cfg.dis_emb_dim * sum(h * n for h, n in zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
+
+
+def train_classify_flops(cfg, d_gradient="dense"):
+    """One sequence's D training pass: forward + backward (≈ 2× forward), with the
+    pooled convolutions' backward dense or sparse."""
+    flops = 3 * classify_flops(cfg)
+    return flops if d_gradient == "dense" else flops - 2 * conv_flops_full(cfg) + sparse_conv_backward_flops(cfg)
+
+
+def d_gradient(cfg):
+    """Which pooled-convolution gradient this process's D step runs: "sparse"
+    (the native op, as the CLIs run where it can be built) or "dense"."""
+    from leakgan_tf.models import native
+    dense = cfg.compute_dtype != "float32" or "discriminator" in cfg.xla_phases
+    return "dense" if dense or native.max_pooled_conv_grad() is None else "sparse"
+
+
 def generator_step_flops(cfg):
     """One Manager + Worker step of one sequence, excluding the leaked feature."""
     E, H, k, V, D = cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, cfg.vocab_size, cfg.feature_dim
@@ -76,13 +99,14 @@ def generator_step_flops(cfg):
     return worker + manager
 
 
-def phase_flops(cfg, path):
+def phase_flops(cfg, path, d_gradient="dense"):
     """FLOPs per phase.
 
     path "original": the original's computation (every prefix recomputed by a
-    full D pass, every rollout re-encodes its prefix); "plain": --feature_path=plain
-    (full D pass per prefix, rollouts from the shared teacher-forced states);
-    "incremental": ours (incremental features, shared rollouts).
+    full D pass, every rollout re-encodes its prefix; D's gradients dense); "plain":
+    --feature_path=plain (full D pass per prefix, rollouts from the shared
+    teacher-forced states); "incremental": ours (incremental features, shared
+    rollouts). d_gradient: the D step's pooled-convolution gradient (ours).
     """
     T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
     n = cfg.num_samples
@@ -95,7 +119,7 @@ def phase_flops(cfg, path):
     else:  # shared prefix: only the free-running continuation
         rollouts = R * sum(T - m * c for m in range(1, K)) * (feat + step)
     adversarial = B * (sample_seq + teacher_forced_train + rollouts + (R * (K - 1) + 1) * classify_flops(cfg))
-    d_epoch = 2 * n * 3 * classify_flops(cfg)
+    d_epoch = 2 * n * train_classify_flops(cfg, "dense" if path == "original" else d_gradient)
     return {
         "generation": n * sample_seq,
         "mle_epoch": n * teacher_forced_train,
@@ -282,9 +306,9 @@ def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None,
     return cfg, seconds, parts
 
 
-def rows_for(cfg, path, seconds, rate, length):
+def rows_for(cfg, path, seconds, rate, length, d_gradient="dense"):
     """The JSON rows of one (length, path) from measured seconds."""
-    flops, original_flops = phase_flops(cfg, path), phase_flops(cfg, "original")
+    flops, original_flops = phase_flops(cfg, path, d_gradient), phase_flops(cfg, "original")
     rows = {}
     for phase, sec in seconds.items():
         rows[phase] = dict(
@@ -298,11 +322,13 @@ def rows_for(cfg, path, seconds, rate, length):
     return rows
 
 
-def d_parts_row(cfg, parts, rate, bandwidth):
+def d_parts_row(cfg, parts, rate, bandwidth, d_gradient="dense"):
     """d_step_parts with the rates they reach: the FLOPs of one D step's forward
-    and backward against the matmul rate, Adam's bytes against the streaming rate."""
-    flops, adam_bytes = 3 * cfg.batch_size * classify_flops(cfg), parts["adam_mbytes"] * 1e6
-    return dict(parts, gflop=round(flops / 1e9, 3),
+    and backward against the matmul rate, Adam's bytes against the streaming rate.
+    `dense_gflop` is the step's FLOPs with dense gradients (the original's step)."""
+    flops, adam_bytes = cfg.batch_size * train_classify_flops(cfg, d_gradient), parts["adam_mbytes"] * 1e6
+    dense = cfg.batch_size * train_classify_flops(cfg)
+    return dict(parts, d_gradient=d_gradient, gflop=round(flops / 1e9, 3), dense_gflop=round(dense / 1e9, 3),
                 forward_backward_fraction_of_matmul_rate=round(flops / (parts["forward_backward_ms"] / 1e3) / rate, 3),
                 adam_fraction_of_memory_rate=round(adam_bytes / (parts["adam_ms"] / 1e3) / bandwidth, 3),
                 floor_ms=round((flops / rate + adam_bytes / bandwidth) * 1e3, 2))
@@ -316,11 +342,11 @@ def discriminator_weights(cfg):
             + 2 * (d * d + d) + 2 * d + 2)
 
 
-def floors(cfg, path, rate, bandwidth):
+def floors(cfg, path, rate, bandwidth, d_gradient="dense"):
     """Seconds per phase if its FLOPs ran at the matmul rate and, for the phases
     with D epochs, each D step's Adam update (28 bytes per weight) at the
     streaming rate: what no implementation of that FLOP count can beat here."""
-    flops = phase_flops(cfg, path)
+    flops = phase_flops(cfg, path, d_gradient)
     adam = 2 * cfg.num_samples // cfg.batch_size * 28 * discriminator_weights(cfg) / bandwidth  # one D epoch
     out = {phase: f / rate for phase, f in flops.items()}
     out["d_epoch"] += adam
@@ -333,12 +359,13 @@ def peak_only(length=20, path="incremental"):
     rate, by_size = matmul_peak()
     bandwidth = memory_rate()
     cfg = config_for(length, path)
+    grad = d_gradient(cfg)
     return dict(matmul_gflops=round(rate / 1e9, 1),
                 matmul_gflops_by_size={n: round(r / 1e9, 1) for n, r in by_size.items()},
                 memory_gbytes_per_s=round(bandwidth / 1e9, 1), process=process_settings(),
-                length=length, feature_path=path,
-                gflop={phase: round(f / 1e9, 2) for phase, f in phase_flops(cfg, path).items()},
-                floor_seconds=floors(cfg, path, rate, bandwidth))
+                length=length, feature_path=path, d_gradient=grad,
+                gflop={phase: round(f / 1e9, 2) for phase, f in phase_flops(cfg, path, grad).items()},
+                floor_seconds=floors(cfg, path, rate, bandwidth, grad))
 
 
 def recompute(path):
@@ -350,10 +377,12 @@ def recompute(path):
         seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict) and "seconds" in v}
         cfg = config_for(length, feature_path, report.get("growth", False))
         parts = rows.get("d_step_parts")
-        report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length)
+        grad = report.get("d_gradient", "dense")  # files from before the sparse gradient ran dense
+        report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length, grad)
         if parts and "memory_gbytes_per_s" in report:
             raw = {k: parts[k] for k in ("step_ms", "forward_backward_ms", "adam_ms", "weights", "adam_mbytes")}
-            report["results"][key]["d_step_parts"] = d_parts_row(cfg, raw, rate, report["memory_gbytes_per_s"] * 1e9)
+            report["results"][key]["d_step_parts"] = d_parts_row(cfg, raw, rate, report["memory_gbytes_per_s"] * 1e9,
+                                                                 grad)
     pathlib.Path(path).write_text(json.dumps(report, indent=1))
 
 
@@ -407,9 +436,10 @@ def main():
                 cfg, seconds, parts = bench_length(length, path, args.quick, d_seconds, args.growth,
                                                    set(args.phases.split(",")) if args.phases else None, distribute)
                 d_seconds = seconds.get("d_epoch")
-                rows = rows_for(cfg, path, seconds, rate, length)
+                grad = report["d_gradient"] = d_gradient(cfg)
+                rows = rows_for(cfg, path, seconds, rate, length, grad)
                 if parts:
-                    rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth)
+                    rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth, grad)
                     print(f"T={length} D step {parts['step_ms']:.1f} ms: forward+backward "
                           f"{parts['forward_backward_ms']:.1f} ms "
                           f"({rows['d_step_parts']['forward_backward_fraction_of_matmul_rate']:.0%} of matmul), "

@@ -64,7 +64,10 @@ def export(gan: LeakGAN, directory: str | os.PathLike, vocab: text.Vocabulary | 
     tmp = directory.with_name(directory.name + ".tmp-export")
     shutil.rmtree(tmp, ignore_errors=True)
     module = ExportedGenerator(gan, vocab)
-    tf.saved_model.save(module, str(tmp), signatures={"generate": module.concrete_functions()})
+    # No gradients are saved: generation needs none, and D's (models/pooled_conv.py) would
+    # name the native op, which a process with only TensorFlow cannot load.
+    tf.saved_model.save(module, str(tmp), signatures={"generate": module.concrete_functions()},
+                        options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
     if directory.exists():
         shutil.rmtree(directory)
     tmp.rename(directory)

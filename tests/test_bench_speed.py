@@ -35,3 +35,20 @@ def test_floors_are_flops_at_the_rate_plus_adam_bytes():
     assert fast["adversarial_iteration"] == pytest.approx(
         fast["adversarial_step"] + cfg.adv_d_rounds * (fast["generation"] + cfg.d_epochs * fast["d_epoch"]), abs=0.05)
     assert all(slow[p] > fast[p] for p in fast)
+
+
+def test_the_sparse_d_gradient_counts_one_window_per_feature():
+    """With the sparse gradient a feature's backward touches one window (h·E
+    multiply-adds for the kernel, h·E for the input) instead of T − h + 1."""
+    cfg = bench.config_for(20, "incremental")
+    windows = sum((cfg.seq_len - h + 1) * h * n for h, n in zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
+    winners = sum(h * n for h, n in zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
+    dense = bench.phase_flops(cfg, "incremental", "dense")["d_epoch"]
+    sparse = bench.phase_flops(cfg, "incremental", "sparse")["d_epoch"]
+    sequences = 2 * cfg.num_samples  # positives and negatives
+    assert dense - sparse == sequences * 2 * 2 * cfg.dis_emb_dim * (windows - winners)
+    assert bench.phase_flops(cfg, "original", "sparse")["d_epoch"] == dense  # the original's gradients are dense
+    row = bench.d_parts_row(cfg, dict(forward_backward_ms=40.0, adam_ms=7.0, adam_mbytes=197.0), 1.8e11, 4.5e10,
+                            "sparse")
+    assert row["gflop"] == pytest.approx(sparse / sequences * cfg.batch_size / 1e9, abs=1e-3)
+    assert row["dense_gflop"] == pytest.approx(dense / sequences * cfg.batch_size / 1e9, abs=1e-3)

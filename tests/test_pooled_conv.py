@@ -115,6 +115,18 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         assert (OP in ops) == used, xla_phases
 
 
+@needs_compiler
+def test_an_export_does_not_name_the_op(tmp_path):
+    """A SavedModel is loaded by processes with only TensorFlow: with the plain
+    feature path its generator calls D's pooled features, whose custom gradient
+    would name the native op if gradients were saved."""
+    from leakgan_tf.export import export
+    gan = LeakGAN(tiny_config(feature_path="plain"))
+    graph = export(gan, tmp_path / "export") / "saved_model.pb"
+    assert b"IdentityN" in graph.read_bytes()  # the custom-gradient forward was traced
+    assert OP.encode() not in graph.read_bytes()
+
+
 def run_d_step(tmp_path, **env):
     """A fresh process (the op is loaded once per process) runs one tiny D step."""
     script = textwrap.dedent("""

@@ -1,0 +1,38 @@
+"""experiments/bench_ab.py's bookkeeping (no timing): arms parsed or refused with
+the fix, and medians taken per phase over rounds."""
+import argparse
+import importlib.util
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+spec = importlib.util.spec_from_file_location("bench_ab", REPO_ROOT / "experiments" / "bench_ab.py")
+bench_ab = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_ab)
+
+
+def test_an_arm_is_a_name_and_environment_settings():
+    assert bench_ab.parse_arm("dense:LEAKGAN_TF_NATIVE_OPS=0,TF_ENABLE_ONEDNN_OPTS=1") == (
+        "dense", {"LEAKGAN_TF_NATIVE_OPS": "0", "TF_ENABLE_ONEDNN_OPTS": "1"})
+    assert bench_ab.parse_arm("as-is:") == ("as-is", {})
+
+
+@pytest.mark.parametrize("text", ["dense", ":X=1", "dense:X", "dense:=1"])
+def test_a_malformed_arm_says_how_to_write_it(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="name:VAR=value"):
+        bench_ab.parse_arm(text)
+
+
+def report(d_epoch, step_ms):
+    rows = {"d_epoch": {"seconds": d_epoch, "gflop": 1.0}, "d_step_parts": {
+        "step_ms": step_ms, "forward_backward_ms": step_ms - 10, "adam_ms": 7.0, "weights": 1}}
+    return {"results": {"T20_incremental": rows}, "matmul_gflops": 170.0, "memory_gbytes_per_s": 45.0,
+            "process": {"onednn_env": "1"}, "load_average_start": 0.1, "load_average_end": 0.2}
+
+
+def test_medians_per_phase_and_step_part_over_rounds():
+    rounds = [dict(round=i, **bench_ab.summary(report(d, s))) for i, (d, s) in enumerate([(15.0, 48.0), (19.0, 47.0),
+                                                                                          (16.0, 60.0)])]
+    assert bench_ab.medians(rounds) == {"seconds.d_epoch": 16.0, "d_step_parts.step_ms": 48.0,
+                                        "d_step_parts.forward_backward_ms": 38.0, "d_step_parts.adam_ms": 7.0}
