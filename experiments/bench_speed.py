@@ -86,9 +86,9 @@ def train_classify_flops(cfg, d_gradient="dense"):
 def d_gradient(cfg):
     """Which pooled-convolution gradient this process's D step runs: "sparse"
     (the native op, as the CLIs run where it can be built) or "dense"."""
-    from leakgan_tf.models import native
-    dense = cfg.compute_dtype != "float32" or "discriminator" in cfg.xla_phases
-    return "dense" if dense or native.max_pooled_conv_grad() is None else "sparse"
+    from leakgan_tf.models import pooled_conv
+    op = pooled_conv.gradient_op("discriminator" not in cfg.xla_phases, tf.as_dtype(cfg.compute_dtype))
+    return "dense" if op is None else "sparse"
 
 
 def generator_step_flops(cfg):

@@ -23,12 +23,18 @@ def relus(x: tf.Tensor, kernels: Sequence[tf.Tensor], biases: Sequence[tf.Tensor
     return [tf.nn.relu(conv1d_valid(x, k) + b) for k, b in zip(kernels, biases)]
 
 
+def gradient_op(sparse_gradient: bool, dtype: tf.DType):
+    """The native gradient op when the sparse gradient is asked for and can run
+    (float32, the op built and loaded), else None: the dense gradients."""
+    return native.max_pooled_conv_grad() if sparse_gradient and dtype == tf.float32 else None
+
+
 def pooled(x: tf.Tensor, kernels: Sequence[tf.Tensor], biases: Sequence[tf.Tensor],
            sparse_gradient: bool = True) -> tf.Tensor:
     """Max-over-time features [N, Σ n_i] of x [N, T, E] (kernels [h_i, E, n_i],
-    biases [n_i]). `sparse_gradient` uses the native gradient when it is
-    available and x is float32; pass False inside XLA (no kernel there)."""
-    op = native.max_pooled_conv_grad() if sparse_gradient and x.dtype == tf.float32 else None
+    biases [n_i]). `sparse_gradient` uses the native gradient where `gradient_op`
+    has it; pass False inside XLA (no kernel there)."""
+    op = gradient_op(sparse_gradient, x.dtype)
     if op is None:
         return tf.concat([tf.reduce_max(z, axis=1) for z in relus(x, kernels, biases)], axis=-1)
     # Tensors, not variables: the gradient reaches a variable through its read.
@@ -40,7 +46,7 @@ def _sparse(op, widths: int):
     @tf.custom_gradient
     def features(x, *kernels_and_biases):
         kernels, biases = kernels_and_biases[:widths], kernels_and_biases[widths:]
-        zs = [tf.nn.relu(tf.nn.conv1d(x, k, 1, "VALID") + b) for k, b in zip(kernels, biases)]
+        zs = relus(x, kernels, biases)
         m = tf.concat([tf.reduce_max(z, axis=1) for z in zs], axis=-1)
 
         def grad(dm):
