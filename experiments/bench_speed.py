@@ -83,11 +83,13 @@ def train_classify_flops(cfg, d_gradient="dense"):
     return flops if d_gradient == "dense" else flops - 2 * conv_flops_full(cfg) + sparse_conv_backward_flops(cfg)
 
 
-def d_gradient(cfg):
-    """Which pooled-convolution gradient this process's D step runs: "sparse"
-    (the native op, as the CLIs run where it can be built) or "dense"."""
+def d_gradient(cfg, replicas=1):
+    """Which pooled-convolution gradient this process's D step runs with
+    `replicas` replicas: "sparse" (the native op, as the CLIs run where it can
+    be built) or "dense" (no op, or XLA compiles the step: LeakGAN's rule)."""
+    from leakgan_tf.leakgan import xla_compiles
     from leakgan_tf.models import pooled_conv
-    op = pooled_conv.gradient_op("discriminator" not in cfg.xla_phases, tf.as_dtype(cfg.compute_dtype))
+    op = pooled_conv.gradient_op(not xla_compiles(cfg, "discriminator", replicas), tf.as_dtype(cfg.compute_dtype))
     return "dense" if op is None else "sparse"
 
 
@@ -213,7 +215,47 @@ def d_step_parts(gan, tokens, labels, steps=40):
 
     weights = num_params(d)
     return dict(step_ms=ms(lambda: gan.discriminator_step(tokens, labels)), forward_backward_ms=ms(gradients),
-                adam_ms=ms(apply), weights=weights, adam_mbytes=round(28 * weights / 1e6, 1))
+                adam_ms=ms(apply), weights=weights, adam_mbytes=round(28 * weights / 1e6, 1),
+                parts_ms={name: ms(fn) for name, fn in d_part_functions(d, tokens).items()})
+
+
+def d_part_functions(d, tokens):
+    """The D step's largest parts as separate compiled functions, each returning
+    tensors (synced by the caller): the pooled convolutions forward and forward +
+    backward (their gradient reaches the embedding, kernels and biases, through
+    the native op where the step uses it), the highway layer forward + backward
+    on fixed features, and the highway's six GEMMs alone (the forward x·W, the
+    input gradient (W·dyᵀ)ᵀ and the weight gradient xᵀ·dy, twice): what
+    TensorFlow's kernels take for those [batch, D_f]·[D_f, D_f] shapes."""
+    pooled = d.pooled(tokens)
+    dm = tf.ones_like(pooled) / tf.cast(tf.size(pooled), tf.float32)
+    # Distinct operands, so that no two GEMMs are the same computation (grappler merges those).
+    w, g = tf.convert_to_tensor(d.highway_kernel), tf.convert_to_tensor(d.gate_kernel)
+    dy, dy2 = tf.ones_like(pooled), tf.fill(pooled.shape, 0.5)
+    conv_variables = [d.embedding, *d.conv_kernels, *d.conv_biases]
+
+    @tf.function
+    def conv_forward_backward():
+        with tf.GradientTape() as tape:
+            m = d.pooled(tokens)
+        return tf.nest.flatten(tape.gradient(m, conv_variables, output_gradients=dm), expand_composites=True)
+
+    @tf.function
+    def highway_forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(pooled)
+            y = d.highway(pooled)
+        return tape.gradient(y, [pooled, d.highway_kernel, d.gate_kernel, d.highway_bias, d.gate_bias],
+                             output_gradients=dy)
+
+    @tf.function
+    def highway_gemms():
+        return [tf.matmul(pooled, w), tf.matmul(pooled, g), tf.transpose(tf.matmul(w, dy, transpose_b=True)),
+                tf.transpose(tf.matmul(g, dy, transpose_b=True)), tf.matmul(pooled, dy, transpose_a=True),
+                tf.matmul(pooled, dy2, transpose_a=True)]
+
+    return dict(conv_forward=tf.function(lambda: d.pooled(tokens)), conv_forward_backward=conv_forward_backward,
+                highway_forward_backward=highway_forward_backward, highway_gemms=highway_gemms)
 
 
 def process_settings():
@@ -328,7 +370,13 @@ def d_parts_row(cfg, parts, rate, bandwidth, d_gradient="dense"):
     `dense_gflop` is the step's FLOPs with dense gradients (the original's step)."""
     flops, adam_bytes = cfg.batch_size * train_classify_flops(cfg, d_gradient), parts["adam_mbytes"] * 1e6
     dense = cfg.batch_size * train_classify_flops(cfg)
+    conv_backward = sparse_conv_backward_flops(cfg) if d_gradient == "sparse" else 2 * conv_flops_full(cfg)
+    part_flops = dict(conv_forward=conv_flops_full(cfg), conv_forward_backward=conv_flops_full(cfg) + conv_backward,
+                      highway_forward_backward=3 * highway_flops(cfg), highway_gemms=3 * highway_flops(cfg))
+    rates = {name: round(cfg.batch_size * part_flops[name] / (t / 1e3) / 1e9, 1)
+             for name, t in parts.get("parts_ms", {}).items()}
     return dict(parts, d_gradient=d_gradient, gflop=round(flops / 1e9, 3), dense_gflop=round(dense / 1e9, 3),
+                parts_gflops_per_s=rates,
                 forward_backward_fraction_of_matmul_rate=round(flops / (parts["forward_backward_ms"] / 1e3) / rate, 3),
                 adam_fraction_of_memory_rate=round(adam_bytes / (parts["adam_ms"] / 1e3) / bandwidth, 3),
                 floor_ms=round((flops / rate + adam_bytes / bandwidth) * 1e3, 2))
@@ -436,7 +484,7 @@ def main():
                 cfg, seconds, parts = bench_length(length, path, args.quick, d_seconds, args.growth,
                                                    set(args.phases.split(",")) if args.phases else None, distribute)
                 d_seconds = seconds.get("d_epoch")
-                grad = report["d_gradient"] = d_gradient(cfg)
+                grad = report["d_gradient"] = d_gradient(cfg, replicas)
                 rows = rows_for(cfg, path, seconds, rate, length, grad)
                 if parts:
                     rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth, grad)
@@ -444,7 +492,9 @@ def main():
                           f"{parts['forward_backward_ms']:.1f} ms "
                           f"({rows['d_step_parts']['forward_backward_fraction_of_matmul_rate']:.0%} of matmul), "
                           f"Adam {parts['adam_ms']:.1f} ms "
-                          f"({rows['d_step_parts']['adam_fraction_of_memory_rate']:.0%} of the streaming rate)",
+                          f"({rows['d_step_parts']['adam_fraction_of_memory_rate']:.0%} of the streaming rate); "
+                          + ", ".join(f"{name} {t:.1f} ms ({rows['d_step_parts']['parts_gflops_per_s'][name]:.0f} "
+                                      f"GFLOP/s)" for name, t in parts["parts_ms"].items()),
                           flush=True)
                 tag = f" {replicas} replica{'s' * (replicas > 1)}" if args.distribute != "none" else ""
                 for phase, row in rows.items():

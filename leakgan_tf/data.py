@@ -65,13 +65,17 @@ def batched_dataset(tokens: np.ndarray, batch_size: int, shuffle: bool = False, 
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def discriminator_dataset(positives: np.ndarray, negatives: np.ndarray, batch_size: int,
-                          seed: int) -> tf.data.Dataset:
-    """Shuffled (tokens int32 [batch, T], labels int32 [batch]) with real = 1, fake = 0.
+def discriminator_batches(positives: np.ndarray, negatives: np.ndarray, batch_size: int,
+                          seed: int) -> list[tuple[tf.Tensor, tf.Tensor]]:
+    """Shuffled batches (tokens int32 [batch, T], labels int32 [batch]) with
+    real = 1, fake = 0, as tensors made once and reused by every D epoch.
 
     Like the original loader (spec §7.3): positives and negatives are pooled,
     permuted with numpy (np.random.default_rng(seed), repeatable) and truncated
-    to a multiple of batch_size.
+    to a multiple of batch_size. Not a tf.data pipeline: its prefetching threads
+    compete with the D step for the CPU; on 2 cores, D epochs fed by tf.data
+    sometimes took 20–23 s against 11–14 s from tensors
+    (experiments/bench_d_round.py, docs/performance.md).
     """
     import tensorflow as tf
 
@@ -86,5 +90,5 @@ def discriminator_dataset(positives: np.ndarray, negatives: np.ndarray, batch_si
         raise UserError(f"{len(tokens)} discriminator examples are fewer than one batch of {batch_size}; "
                         f"use more samples or a smaller batch size")
     order = np.random.default_rng(seed).permutation(len(tokens))[:n]
-    ds = tf.data.Dataset.from_tensor_slices((tokens[order], labels[order])).batch(batch_size, drop_remainder=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    splits = n // batch_size
+    return list(zip(tf.split(tf.constant(tokens[order]), splits), tf.split(tf.constant(labels[order]), splits)))

@@ -53,6 +53,12 @@ def num_params(model: keras.Model) -> int:
     return int(sum(np.prod(v.shape) for v in model.weights))
 
 
+def xla_compiles(cfg: Config, phase: str, replicas: int) -> bool:
+    """Whether `phase`'s compiled step uses XLA: where it was measured to pay
+    (--xla_phases), and never inside tf.distribute (replicas > 1)."""
+    return phase in cfg.xla_phases and replicas == 1
+
+
 class LeakGAN:
     """Models, optimizers and compiled steps for one Config."""
 
@@ -72,8 +78,7 @@ class LeakGAN:
             self._build(cfg)
 
     def _build(self, cfg):
-        # XLA where it was measured to pay (--xla_phases); never inside tf.distribute.
-        xla = lambda phase: phase in cfg.xla_phases and self.replicas == 1  # noqa: E731
+        xla = lambda phase: xla_compiles(cfg, phase, self.replicas)  # noqa: E731
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,

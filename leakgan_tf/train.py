@@ -174,10 +174,10 @@ class Trainer:
         t0 = time.time()
         negatives = gan.generate(cfg.num_samples, cfg.eval_beta)
         positives = self.source.positives(cfg.num_samples, seed=gan.next_numpy_seed())
-        dataset = data.discriminator_dataset(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
+        batches = data.discriminator_batches(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
         losses = []
         for _ in range(cfg.d_epochs):
-            for tokens, labels in dataset:
+            for tokens, labels in batches:
                 losses.append(gan.discriminator_step(tokens, labels)[0])
         loss = float(np.mean(losses)) if losses else float("nan")
         self._check_finite(f"{tag} D round {step}", discriminator_loss=loss)

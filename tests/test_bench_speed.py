@@ -3,10 +3,12 @@ count behind the Adam floor, and floors that grow with the work they count."""
 import importlib.util
 
 import pytest
+import tensorflow as tf
 
 from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN, num_params
 from tests.conftest import REPO_ROOT
+from tests.helpers import tiny_config
 
 
 def load_bench_speed():
@@ -52,3 +54,32 @@ def test_the_sparse_d_gradient_counts_one_window_per_feature():
                             "sparse")
     assert row["gflop"] == pytest.approx(sparse / sequences * cfg.batch_size / 1e9, abs=1e-3)
     assert row["dense_gflop"] == pytest.approx(dense / sequences * cfg.batch_size / 1e9, abs=1e-3)
+
+
+def test_d_gradient_follows_leakgans_xla_rule():
+    """XLA compiles the D step (dense gradient) only with one replica; under
+    tf.distribute the step runs the sparse op wherever it can be built."""
+    from leakgan_tf.models import pooled_conv
+    with_op = "sparse" if pooled_conv.gradient_op(True, tf.float32) is not None else "dense"
+    cfg = make_config("synthetic20", xla_phases=("discriminator",))
+    assert bench.d_gradient(cfg, replicas=1) == "dense"
+    assert bench.d_gradient(cfg, replicas=2) == with_op
+    assert bench.d_gradient(make_config("synthetic20", xla_phases=()), replicas=1) == with_op
+
+
+def test_d_step_parts_run_and_report_their_rates():
+    """The per-part functions run on the model (tiny sizes) and d_parts_row turns
+    their milliseconds into GFLOP/s from the model's FLOP counts."""
+    cfg = tiny_config()
+    gan = LeakGAN(cfg)
+    tokens = tf.zeros([cfg.batch_size, cfg.seq_len], tf.int32)
+    for name, fn in bench.d_part_functions(gan.discriminator, tokens).items():
+        outputs = tf.nest.flatten(fn(), expand_composites=True)
+        assert outputs and all(bool(tf.reduce_all(tf.math.is_finite(tf.cast(o, tf.float32)))) for o in outputs), name
+    parts = dict(forward_backward_ms=40.0, adam_ms=7.0, adam_mbytes=197.0,
+                 parts_ms=dict(conv_forward=8.0, highway_gemms=10.0))
+    row = bench.d_parts_row(cfg, parts, 1.8e11, 4.5e10, "sparse")
+    assert row["parts_gflops_per_s"]["highway_gemms"] == pytest.approx(
+        cfg.batch_size * 3 * bench.highway_flops(cfg) / 0.010 / 1e9, abs=0.1)
+    assert row["parts_gflops_per_s"]["conv_forward"] == pytest.approx(
+        cfg.batch_size * bench.conv_flops_full(cfg) / 0.008 / 1e9, abs=0.1)

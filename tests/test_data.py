@@ -94,12 +94,12 @@ def test_batched_dataset():
     assert sorted(shuffled[0][:, 0]) == list(tokens[:, 0])
 
 
-def test_discriminator_dataset():
+def test_discriminator_batches():
     rng = np.random.default_rng(0)
     pos, neg = rng.integers(0, 50, (13, 6)), rng.integers(50, 100, (9, 6))   # real ids < 50
     runs = []
     for seed in (4, 4, 5):
-        batches = list(data.discriminator_dataset(pos, neg, 4, seed=seed))
+        batches = list(data.discriminator_batches(pos, neg, 4, seed=seed))
         assert len(batches) == 5                                              # 22 -> 20 examples
         x = np.concatenate([b[0].numpy() for b in batches])
         y = np.concatenate([b[1].numpy() for b in batches])

@@ -45,14 +45,14 @@ def np_cross_entropy(disc, x, y):
 @pytest.fixture
 def d_inputs(monkeypatch):
     """The (positives, negatives) of every D round, recorded on their way into the
-    real data.discriminator_dataset."""
-    seen, real = [], data.discriminator_dataset
+    real data.discriminator_batches."""
+    seen, real = [], data.discriminator_batches
 
     def recording(positives, negatives, *args, **kwargs):
         seen.append((np.array(positives), np.array(negatives)))
         return real(positives, negatives, *args, **kwargs)
 
-    monkeypatch.setattr(data, "discriminator_dataset", recording)
+    monkeypatch.setattr(data, "discriminator_batches", recording)
     return seen
 
 

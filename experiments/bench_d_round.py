@@ -1,0 +1,89 @@
+"""One adversarial D round of the Trainer (fresh negatives, fresh oracle positives,
+3 D epochs, the accuracy check) at the length-20 sizes, with its D batches fed
+two ways that alternate in one process: by the tf.data pipeline the Trainer used
+until 2026-12-04 and by the tensors `data.discriminator_batches` makes now.
+Both give the same batches in the same order; only the feeding differs.
+
+  python experiments/bench_d_round.py --rounds 3 --out experiments/results/bench_d_round.json
+"""
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = pathlib.Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from leakgan_tf.startup import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # as the CLIs run
+
+
+def tf_data_batches(positives, negatives, batch_size, seed):
+    """The earlier feeding: the same shuffled batches through tf.data with prefetching."""
+    import numpy as np
+    import tensorflow as tf
+    tokens = np.concatenate([positives, negatives]).astype(np.int32)
+    labels = np.concatenate([np.ones(len(positives), np.int32), np.zeros(len(negatives), np.int32)])
+    n = len(tokens) // batch_size * batch_size
+    order = np.random.default_rng(seed).permutation(len(tokens))[:n]
+    ds = tf.data.Dataset.from_tensor_slices((tokens[order], labels[order])).batch(batch_size, drop_remainder=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per arm (after one warm-up each)")
+    parser.add_argument("--out", default=str(HERE / "results" / "bench_d_round.json"))
+    args = parser.parse_args()
+    from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
+    exit_if_doccheck(args)
+
+    import bench_speed
+
+    from leakgan_tf import data
+    from leakgan_tf.sources import OracleSource
+    from leakgan_tf.train import Trainer
+    from synthetic_oracle.model import OracleLSTM
+
+    cfg = bench_speed.config_for(20, "incremental")
+    oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
+    arms = {"tf.data": tf_data_batches, "tensors": data.discriminator_batches}
+    seconds = {name: [] for name in arms}
+    with tempfile.TemporaryDirectory() as run:
+        trainer = Trainer(cfg, run, OracleSource(oracle, cfg, run), fresh=True, out=sys.stderr)
+        full = trainer.cfg
+        try:
+            for r in range(args.rounds + 1):  # round 0: warm-up on 1,024 rows, not timed
+                trainer.cfg = dataclasses.replace(full, generated_num=1024) if r == 0 else full
+                for name, batches in arms.items():
+                    data.discriminator_batches = batches
+                    t0 = time.perf_counter()
+                    trainer.discriminator_round(r, "bench")
+                    if r:
+                        seconds[name].append(round(time.perf_counter() - t0, 2))
+                        print(f"round {r} {name:8s} {seconds[name][-1]:7.2f} s", flush=True)
+        finally:
+            data.discriminator_batches = arms["tensors"]
+    medians = {name: statistics.median(v) for name, v in seconds.items()}
+    report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"), cpus=os.cpu_count(),
+                  command=sys.argv, protocol=f"length 20, {cfg.num_samples} negatives and positives, "
+                  f"{cfg.d_epochs} D epochs per round; arms alternate in one process",
+                  seconds=seconds, medians=medians,
+                  speedup=round(medians["tf.data"] / medians["tensors"], 3))
+    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(args.out).with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, args.out)
+    print(f"medians {medians} -> {report['speedup']}x; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
