@@ -25,16 +25,16 @@ from leakgan_tf.startup import prefer_onednn  # noqa: E402
 prefer_onednn()  # as the CLIs run
 
 
-def tf_data_batches(positives, negatives, batch_size, seed):
-    """The earlier feeding: the same shuffled batches through tf.data with prefetching."""
-    import numpy as np
+def via_tf_data(make_batches):
+    """make_batches' batches fed as the Trainer fed them until 2026-12-04: the same
+    rows, in the same order, through tf.data (batched, with prefetching)."""
     import tensorflow as tf
-    tokens = np.concatenate([positives, negatives]).astype(np.int32)
-    labels = np.concatenate([np.ones(len(positives), np.int32), np.zeros(len(negatives), np.int32)])
-    n = len(tokens) // batch_size * batch_size
-    order = np.random.default_rng(seed).permutation(len(tokens))[:n]
-    ds = tf.data.Dataset.from_tensor_slices((tokens[order], labels[order])).batch(batch_size, drop_remainder=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+
+    def batches(*args, **kwargs):
+        tokens, labels = zip(*make_batches(*args, **kwargs))
+        ds = tf.data.Dataset.from_tensor_slices((tf.concat(tokens, 0), tf.concat(labels, 0)))
+        return ds.batch(len(tokens[0]), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return batches
 
 
 def main():
@@ -54,7 +54,7 @@ def main():
 
     cfg = bench_speed.config_for(20, "incremental")
     oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
-    arms = {"tf.data": tf_data_batches, "tensors": data.discriminator_batches}
+    arms = {"tf.data": via_tf_data(data.discriminator_batches), "tensors": data.discriminator_batches}
     seconds = {name: [] for name in arms}
     with tempfile.TemporaryDirectory() as run:
         trainer = Trainer(cfg, run, OracleSource(oracle, cfg, run), fresh=True, out=sys.stderr)

@@ -76,11 +76,15 @@ def sparse_conv_backward_flops(cfg):
     return 2 * 2 * cfg.dis_emb_dim * sum(h * n for h, n in zip(cfg.dis_filter_sizes, cfg.dis_num_filters))
 
 
+def conv_backward_flops(cfg, d_gradient="dense"):
+    """The pooled convolutions' backward pass of one sequence: dense (≈ 2× forward) or sparse."""
+    return sparse_conv_backward_flops(cfg) if d_gradient == "sparse" else 2 * conv_flops_full(cfg)
+
+
 def train_classify_flops(cfg, d_gradient="dense"):
     """One sequence's D training pass: forward + backward (≈ 2× forward), with the
     pooled convolutions' backward dense or sparse."""
-    flops = 3 * classify_flops(cfg)
-    return flops if d_gradient == "dense" else flops - 2 * conv_flops_full(cfg) + sparse_conv_backward_flops(cfg)
+    return 3 * classify_flops(cfg) - 2 * conv_flops_full(cfg) + conv_backward_flops(cfg, d_gradient)
 
 
 def d_gradient(cfg, replicas=1):
@@ -370,8 +374,8 @@ def d_parts_row(cfg, parts, rate, bandwidth, d_gradient="dense"):
     `dense_gflop` is the step's FLOPs with dense gradients (the original's step)."""
     flops, adam_bytes = cfg.batch_size * train_classify_flops(cfg, d_gradient), parts["adam_mbytes"] * 1e6
     dense = cfg.batch_size * train_classify_flops(cfg)
-    conv_backward = sparse_conv_backward_flops(cfg) if d_gradient == "sparse" else 2 * conv_flops_full(cfg)
-    part_flops = dict(conv_forward=conv_flops_full(cfg), conv_forward_backward=conv_flops_full(cfg) + conv_backward,
+    part_flops = dict(conv_forward=conv_flops_full(cfg),
+                      conv_forward_backward=conv_flops_full(cfg) + conv_backward_flops(cfg, d_gradient),
                       highway_forward_backward=3 * highway_flops(cfg), highway_gemms=3 * highway_flops(cfg))
     rates = {name: round(cfg.batch_size * part_flops[name] / (t / 1e3) / 1e9, 1)
              for name, t in parts.get("parts_ms", {}).items()}
@@ -429,6 +433,8 @@ def recompute(path):
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length, grad)
         if parts and "memory_gbytes_per_s" in report:
             raw = {k: parts[k] for k in ("step_ms", "forward_backward_ms", "adam_ms", "weights", "adam_mbytes")}
+            if "parts_ms" in parts:  # files from before the per-part timings have none
+                raw["parts_ms"] = parts["parts_ms"]
             report["results"][key]["d_step_parts"] = d_parts_row(cfg, raw, rate, report["memory_gbytes_per_s"] * 1e9,
                                                                  grad)
     pathlib.Path(path).write_text(json.dumps(report, indent=1))
