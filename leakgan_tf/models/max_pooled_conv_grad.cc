@@ -60,6 +60,31 @@ inline void Axpy4(const float* v, const float* const* a, float* __restrict o, in
   for (int64_t i = 0; i < n; ++i) o[i] = o[i] + v[0] * a0[i] + v[1] * a1[i] + v[2] * a2[i] + v[3] * a3[i];
 }
 
+// Windows added to one accumulator o [W], four per pass (Axpy4), in the order given.
+class Accumulator {
+ public:
+  Accumulator(float* o, int64_t W) : o_(o), W_(W) {}
+  void Add(float v, const float* a) {
+    v_[pending_] = v;
+    a_[pending_++] = a;
+    if (pending_ == 4) {
+      Axpy4(v_, a_, o_, W_);
+      pending_ = 0;
+    }
+  }
+  void Flush() {
+    for (int p = 0; p < pending_; ++p) Axpy(v_[p], a_[p], o_, W_);
+    pending_ = 0;
+  }
+
+ private:
+  float* o_;
+  int64_t W_;
+  float v_[4];
+  const float* a_[4];
+  int pending_ = 0;
+};
+
 // The sizes of one width's filters: feature columns [first, first + n) of m,
 // windows of h * E contiguous floats, P = T - h + 1 positions.
 struct Width {
@@ -119,36 +144,22 @@ LEAKGAN_CLONES void KernelColumns(const Width& w, int64_t N, int64_t T, int64_t 
     const int64_t g = w.first + f;
     float* dk = buffer + (f - f0) * W;
     std::fill(dk, dk + W, 0.0f);
+    Accumulator column(dk, W);
     float db = 0.0f;
-    float v[4];
-    const float* a[4];
-    int pending = 0;
     for (int64_t b = 0; b < N; ++b) {
       const int32_t t = routes.win[b * F + g];
       if (t < 0) continue;
       const float share = routes.share[b * F + g];
       db += share * routes.ties[b * F + g];
       if (routes.ties[b * F + g] == 1) {
-        v[pending] = share;
-        a[pending++] = x + (b * T + t) * E;
+        column.Add(share, x + (b * T + t) * E);
       } else {
         const float* z = w.relu + b * w.positions * w.n + f;
         for (int64_t s = t; s < w.positions; ++s)
-          if (z[s * w.n] == m[b * F + g]) {
-            v[pending] = share;
-            a[pending++] = x + (b * T + s) * E;
-            if (pending == 4) {
-              Axpy4(v, a, dk, W);
-              pending = 0;
-            }
-          }
-      }
-      if (pending == 4) {
-        Axpy4(v, a, dk, W);
-        pending = 0;
+          if (z[s * w.n] == m[b * F + g]) column.Add(share, x + (b * T + s) * E);
       }
     }
-    for (int p = 0; p < pending; ++p) Axpy(v[p], a[p], dk, W);
+    column.Flush();
     w.dbias[f] = db;
   }
   // buffer [f1 - f0, W] into dkernel [W, n], in tiles of rows.
@@ -180,25 +191,18 @@ LEAKGAN_CLONES void InputRows(const std::vector<Width>& widths, int64_t T, int64
         if (win[f] >= 0) order[start[win[f] + 1]++] = static_cast<int32_t>(f);
       // Now the columns of position t are order[start[t] : start[t + 1]].
       for (int64_t t = 0; t < P; ++t) {
-        float v[4];
-        const float* a[4];
-        int pending = 0;
+        Accumulator window(dx_b + t * E, W);
         for (int32_t r = start[t]; r < start[t + 1]; ++r) {
           const int32_t f = order[r];
           if (ties[f] == 1) {
-            v[pending] = share[f];
-            a[pending++] = w.kt + f * W;
-            if (pending == 4) {
-              Axpy4(v, a, dx_b + t * E, W);
-              pending = 0;
-            }
+            window.Add(share[f], w.kt + f * W);
           } else {
             const float* z = w.relu + b * P * w.n + f;
             for (int64_t s = t; s < P; ++s)
               if (z[s * w.n] == m[b * F + w.first + f]) Axpy(share[f], w.kt + f * W, dx_b + s * E, W);
           }
         }
-        for (int p = 0; p < pending; ++p) Axpy(v[p], a[p], dx_b + t * E, W);
+        window.Flush();
       }
     }
   }
@@ -305,7 +309,7 @@ class MaxPooledConvGradOp : public OpKernel {
     });
     // Kernel and bias gradients, column by column.
     shard(unit_count, N * kUnit, [&](int64_t u0, int64_t u1) {
-      std::vector<float> buffer(kUnit + max_window);
+      std::vector<float> buffer(std::max(kUnit, max_window));  // a unit's columns
       for (int64_t u = u0; u < u1; ++u)
         KernelColumns(widths[units[u].width], N, T, E, F, xp, mp, routes, units[u].f0, units[u].f1, buffer.data());
     });
