@@ -1,4 +1,4 @@
-"""Integer-sequence files (spec §11), atomic writes and tf.data pipelines.
+"""Integer-sequence files (spec §11), atomic writes and the discriminator's batches.
 
 A sequence file holds one sequence a line, space-separated integer token ids,
 all lines of the same length T; it is read as an int32 array [N, T]. The
@@ -44,25 +44,6 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> contextlib.Abstrac
 def write_int_sequences(path: str | os.PathLike, array: np.ndarray) -> None:
     """Writes int [N, T] as N lines of T space-separated ids, atomically."""
     files.write_int_sequences(path, array, error=UserError)
-
-
-def batched_dataset(tokens: np.ndarray, batch_size: int, shuffle: bool = False, seed: int | None = None,
-                    drop_remainder: bool = True) -> tf.data.Dataset:
-    """tf.data.Dataset of int32 [batch_size, T] from tokens [N, T].
-
-    shuffle permutes the rows once with np.random.default_rng(seed), so the
-    order is repeatable and identical in every epoch.
-    """
-    import tensorflow as tf
-
-    tokens = np.asarray(tokens, dtype=np.int32)
-    if drop_remainder and len(tokens) < batch_size:
-        raise UserError(f"{len(tokens)} sequences are fewer than one batch of {batch_size}; "
-                        f"use more samples or a smaller batch size")
-    if shuffle:
-        tokens = tokens[np.random.default_rng(seed).permutation(len(tokens))]
-    ds = tf.data.Dataset.from_tensor_slices(tokens).batch(batch_size, drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def discriminator_batches(positives: np.ndarray, negatives: np.ndarray, batch_size: int,

@@ -81,19 +81,6 @@ def test_atomic_save_npz(tmp_path):
         assert sorted(z.files) == ["x", "y"] and z["y"].dtype == np.float32
 
 
-def test_batched_dataset():
-    tokens = np.arange(10 * 4).reshape(10, 4)
-    batches = [b.numpy() for b in data.batched_dataset(tokens, 3)]
-    assert len(batches) == 3 and all(b.shape == (3, 4) and b.dtype == np.int32 for b in batches)
-    np.testing.assert_array_equal(np.concatenate(batches), tokens[:9])
-    assert len(list(data.batched_dataset(tokens, 3, drop_remainder=False))) == 4
-    shuffled = [np.concatenate([b.numpy() for b in data.batched_dataset(tokens, 5, shuffle=True, seed=s)])
-                for s in (1, 1, 2)]
-    np.testing.assert_array_equal(shuffled[0], shuffled[1])
-    assert not np.array_equal(shuffled[0], shuffled[2])
-    assert sorted(shuffled[0][:, 0]) == list(tokens[:, 0])
-
-
 def test_discriminator_batches():
     rng = np.random.default_rng(0)
     pos, neg = rng.integers(0, 50, (13, 6)), rng.integers(50, 100, (9, 6))   # real ids < 50
