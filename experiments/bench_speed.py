@@ -35,8 +35,9 @@ prefer_onednn()  # as the CLIs run (TF_ENABLE_ONEDNN_OPTS=0 to time TensorFlow's
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from leakgan_tf import losses  # noqa: E402
 from leakgan_tf.config import make_config  # noqa: E402
-from leakgan_tf.leakgan import LeakGAN, num_params  # noqa: E402
+from leakgan_tf.leakgan import LeakGAN, num_params, xla_compiles  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- FLOPs
@@ -207,15 +208,7 @@ def d_step_parts(gan, tokens, labels, steps=40):
         return opt.iterations
 
     def ms(fn):  # synced once per round: converting every call's gradients (28 MB) would be timed too
-        fn()
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                out = fn()
-            tf.nest.map_structure(lambda v: v.numpy(), out)
-            best = min(best, (time.perf_counter() - t0) / steps * 1e3)
-        return round(best, 2)
+        return ms_per_call(fn, steps)
 
     weights = num_params(d)
     return dict(step_ms=ms(lambda: gan.discriminator_step(tokens, labels)), forward_backward_ms=ms(gradients),
@@ -260,6 +253,94 @@ def d_part_functions(d, tokens):
 
     return dict(conv_forward=tf.function(lambda: d.pooled(tokens)), conv_forward_backward=conv_forward_backward,
                 highway_forward_backward=highway_forward_backward, highway_gemms=highway_gemms)
+
+
+def ms_per_call(fn, calls):
+    """Milliseconds per call of fn, the best of 3 rounds of `calls` calls after
+    one untimed call; synced once per round (tensors converted at its end only)."""
+    fn()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            out = fn()
+        tf.nest.map_structure(lambda v: v.numpy(), out)
+        best = min(best, (time.perf_counter() - t0) / calls * 1e3)
+    return round(best, 2)
+
+
+def mle_step_parts(gan, tokens, steps=10):
+    """Milliseconds per MLE (pretrain) step on tokens [B, T], whole and in parts,
+    each part compiled as the step is (XLA where --xla_phases has pretrain):
+      features          the leaked features of the T+1 prefixes (forward only:
+                        the step stops their gradient), [B, T+1, D_f];
+      output            the Worker's output layer on fixed inputs, forward +
+                        backward: logits [B·T, V], log-softmax, the tokens'
+                        log-probabilities;
+      forward           teacher forcing and both losses;
+      forward_backward  both losses' gradients, nothing applied;
+      apply             gradient clipping and both Adam updates alone."""
+    g, jit = gan.generator, xla_compiles(gan.cfg, "pretrain", gan.replicas)
+    names = ("pretrain_worker", "pretrain_manager")
+    variables = {n: gan._variables(n) for n in names}
+    compiled = lambda fn: tf.function(fn, jit_compile=jit)  # noqa: E731
+
+    def forward():
+        out = g.teacher_forced(tokens)
+        return losses.worker_mle_loss(out), losses.manager_pretrain_loss(out)
+
+    def gradients():
+        with tf.GradientTape(persistent=True) as tape:
+            loss = dict(zip(names, forward()))
+        return [tf.convert_to_tensor(grad) if grad is not None else tf.zeros_like(v)
+                for n in names for grad, v in zip(tape.gradient(loss[n], variables[n]), variables[n])]
+
+    fixed = {n: [tf.zeros_like(v) + 1e-9 for v in variables[n]] for n in names}
+
+    def apply():
+        for n in names:
+            clipped, _ = tf.clip_by_global_norm(fixed[n], gan.cfg.grad_clip)
+            gan.optimizers[n].apply_gradients(zip(clipped, variables[n]))
+        return [gan.optimizers[n].iterations for n in names]
+
+    rows = tokens.shape[0] * tokens.shape[1]
+    rng = np.random.default_rng(2)
+    h = tf.constant(rng.normal(size=(rows, g.worker.hidden_dim)), tf.float32)
+    w = tf.constant(rng.normal(size=(rows, g.worker.goal_size)), tf.float32)
+    targets = tf.reshape(tokens, [-1])
+    worker_weights = [g.worker.out_kernel, g.worker.out_bias]
+
+    def output():
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            log_p = tf.gather(tf.nn.log_softmax(g.worker.logits(h, w)), targets, batch_dims=1)
+            loss = -tf.reduce_mean(log_p)
+        return tape.gradient(loss, [h, *worker_weights])
+
+    def features():
+        return g.prefix.all_prefixes(tokens)
+
+    parts = dict(features=features, output=output, forward=forward,
+                 forward_backward=gradients, apply=apply)
+    weights = sum(num_params(m) for m in (gan.manager, gan.worker))
+    return dict(step_ms=ms_per_call(lambda: gan.pretrain_step(tokens), steps), xla=jit, weights=weights,
+                parts_ms={name: ms_per_call(compiled(fn), steps) for name, fn in parts.items()})
+
+
+def mle_parts_row(cfg, parts, rate):
+    """mle_step_parts with the GFLOP/s each part reaches and the step's fraction
+    of the matmul rate (FLOPs counted as phase_flops counts the MLE epoch)."""
+    B, T, V = cfg.batch_size, cfg.seq_len, cfg.vocab_size
+    feat, step = prefix_feature_flops(cfg, cfg.feature_path), generator_step_flops(cfg)
+    output = 3 * (2 * cfg.gen_hidden_dim * cfg.goal_size * V + 2 * cfg.goal_size * V)
+    part_flops = dict(features=B * (T + 1) * feat, output=B * T * output, forward=B * ((T + 1) * feat + T * step),
+                      forward_backward=B * ((T + 1) * feat + 3 * T * step))
+    step_flops = part_flops["forward_backward"]
+    return dict(parts, gflop=round(step_flops / 1e9, 3),
+                parts_gflops_per_s={name: round(part_flops[name] / (t / 1e3) / 1e9, 1)
+                                    for name, t in parts["parts_ms"].items() if name in part_flops},
+                step_fraction_of_matmul_rate=round(step_flops / (parts["step_ms"] / 1e3) / rate, 3),
+                floor_ms=round(step_flops / rate * 1e3, 2))
 
 
 def process_settings():
@@ -343,12 +424,14 @@ def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None,
     if {"adversarial_step", "generation", "d_epoch"} <= set(seconds):
         seconds["adversarial_iteration"] = seconds["adversarial_step"] + cfg.adv_d_rounds * (
             seconds["generation"] + cfg.d_epochs * seconds["d_epoch"])
-    parts = None
+    parts = {}
+    tokens = tf.constant(np.random.default_rng(1).integers(0, cfg.vocab_size, (cfg.batch_size, cfg.seq_len)),
+                         tf.int32)
     if "d_epoch" in seconds and d_seconds is None and gan.replicas == 1:
-        tokens = tf.constant(np.random.default_rng(1).integers(0, cfg.vocab_size, (cfg.batch_size, cfg.seq_len)),
-                             tf.int32)
         labels = tf.constant(np.tile(np.array([1, 0], np.int32), cfg.batch_size // 2))
-        parts = d_step_parts(gan, tokens, labels)
+        parts["d_step_parts"] = d_step_parts(gan, tokens, labels)
+    if "mle_epoch" in seconds and gan.replicas == 1:
+        parts["mle_step_parts"] = mle_step_parts(gan, tokens)
     return cfg, seconds, parts
 
 
@@ -428,9 +511,12 @@ def recompute(path):
         length, feature_path = int(key.split("_")[0][1:]), key.split("_")[1]
         seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict) and "seconds" in v}
         cfg = config_for(length, feature_path, report.get("growth", False))
-        parts = rows.get("d_step_parts")
+        parts, mle_parts = rows.get("d_step_parts"), rows.get("mle_step_parts")
         grad = report.get("d_gradient", "dense")  # files from before the sparse gradient ran dense
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length, grad)
+        if mle_parts:
+            raw = {k: mle_parts[k] for k in ("step_ms", "xla", "weights", "parts_ms")}
+            report["results"][key]["mle_step_parts"] = mle_parts_row(cfg, raw, rate)
         if parts and "memory_gbytes_per_s" in report:
             raw = {k: parts[k] for k in ("step_ms", "forward_backward_ms", "adam_ms", "weights", "adam_mbytes")}
             if "parts_ms" in parts:  # files from before the per-part timings have none
@@ -492,7 +578,16 @@ def main():
                 d_seconds = seconds.get("d_epoch")
                 grad = report["d_gradient"] = d_gradient(cfg, replicas)
                 rows = rows_for(cfg, path, seconds, rate, length, grad)
-                if parts:
+                if "mle_step_parts" in parts:
+                    row = rows["mle_step_parts"] = mle_parts_row(cfg, parts["mle_step_parts"], rate)
+                    print(f"T={length} {path} MLE step {row['step_ms']:.1f} ms "
+                          f"({row['step_fraction_of_matmul_rate']:.0%} of matmul): "
+                          + ", ".join(f"{name} {t:.1f} ms"
+                                      + (f" ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
+                                         if name in row["parts_gflops_per_s"] else "")
+                                      for name, t in row["parts_ms"].items()), flush=True)
+                if "d_step_parts" in parts:
+                    parts = parts["d_step_parts"]
                     rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth, grad)
                     print(f"T={length} D step {parts['step_ms']:.1f} ms: forward+backward "
                           f"{parts['forward_backward_ms']:.1f} ms "

@@ -83,3 +83,23 @@ def test_d_step_parts_run_and_report_their_rates():
         cfg.batch_size * 3 * bench.highway_flops(cfg) / 0.010 / 1e9, abs=0.1)
     assert row["parts_gflops_per_s"]["conv_forward"] == pytest.approx(
         cfg.batch_size * bench.conv_flops_full(cfg) / 0.008 / 1e9, abs=0.1)
+
+
+def test_mle_step_parts_run_and_report_their_rates():
+    """The MLE step's parts run on the model (tiny sizes), compiled as the step
+    is, and mle_parts_row turns their milliseconds into GFLOP/s from the FLOPs
+    phase_flops counts for the MLE epoch."""
+    cfg = tiny_config()
+    gan = LeakGAN(cfg)
+    tokens = tf.zeros([cfg.batch_size, cfg.seq_len], tf.int32)
+    parts = bench.mle_step_parts(gan, tokens, steps=1)
+    assert set(parts["parts_ms"]) == {"features", "output", "forward", "forward_backward", "apply"}
+    assert parts["step_ms"] > 0 and all(t > 0 for t in parts["parts_ms"].values())
+    assert parts["weights"] == num_params(gan.manager) + num_params(gan.worker)
+    parts = dict(parts, step_ms=20.0, parts_ms=dict(features=5.0, forward_backward=10.0, apply=2.0))
+    row = bench.mle_parts_row(cfg, parts, 1.8e11)
+    epoch = bench.phase_flops(cfg, cfg.feature_path)["mle_epoch"]
+    assert row["gflop"] == pytest.approx(epoch / cfg.num_samples * cfg.batch_size / 1e9, abs=1e-3)
+    assert row["parts_gflops_per_s"]["forward_backward"] == pytest.approx(row["gflop"] / 0.010, abs=0.1)
+    assert row["step_fraction_of_matmul_rate"] == pytest.approx(row["gflop"] * 1e9 / 0.020 / 1.8e11, abs=1e-3)
+    assert "apply" not in row["parts_gflops_per_s"]
