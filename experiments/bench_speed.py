@@ -35,7 +35,7 @@ prefer_onednn()  # as the CLIs run (TF_ENABLE_ONEDNN_OPTS=0 to time TensorFlow's
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from leakgan_tf import losses  # noqa: E402
+from leakgan_tf import losses, rewards  # noqa: E402
 from leakgan_tf.config import make_config  # noqa: E402
 from leakgan_tf.leakgan import LeakGAN, num_params, xla_compiles  # noqa: E402
 
@@ -343,6 +343,50 @@ def mle_parts_row(cfg, parts, rate):
                 floor_ms=round(step_flops / rate * 1e3, 2))
 
 
+def g_step_parts(gan, steps=3):
+    """Milliseconds per adversarial G step (batch B), whole and in parts, each
+    compiled as the step is (tf.function):
+      sample    B sequences at the adversarial β, T dependent steps;
+      rollouts  the rollout_num completions of every prefix length c, 2c, …
+                (the shared-prefix continuations: groups of rollout_num·B rows);
+      rewards   D's P(real) of every rollout and of the batch;
+    the rest of the step is the teacher-forced pass, the reward rescaling, both
+    losses' gradients and the two Adam updates."""
+    cfg, g = gan.cfg, gan.generator
+    seed = tf.constant([3, 4], tf.int64)
+    betas = cfg.adversarial_betas()
+    tokens = g.sample(cfg.batch_size, betas, seed)
+    out = g.teacher_forced(tokens)
+    rollouts = g.rollout(tokens, out, cfg.rollout_num, seed, cfg.rollout_beta)
+
+    def sample():
+        return g.sample(cfg.batch_size, betas, seed)
+
+    def rollout():
+        return g.rollout(tokens, out, cfg.rollout_num, seed, cfg.rollout_beta)
+
+    def reward_probabilities():
+        return rewards.rollout_sums(gan.discriminator, rollouts), gan.discriminator.prob_real(tokens)
+
+    parts = dict(sample=sample, rollouts=rollout, rewards=reward_probabilities)
+    return dict(step_ms=ms_per_call(lambda: gan.adversarial_step(seed)["goal_loss"], steps),
+                parts_ms={name: ms_per_call(tf.function(fn), steps) for name, fn in parts.items()})
+
+
+def g_parts_row(cfg, parts, rate):
+    """g_step_parts with the GFLOP/s each part reaches (FLOPs as phase_flops counts
+    the adversarial step) and the step's fraction of the matmul rate."""
+    T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
+    per_token = prefix_feature_flops(cfg, cfg.feature_path) + generator_step_flops(cfg)
+    part_flops = dict(sample=B * T * per_token, rollouts=B * R * sum(T - m * c for m in range(1, K)) * per_token,
+                      rewards=B * (R * (K - 1) + 1) * classify_flops(cfg))
+    step_flops = phase_flops(cfg, cfg.feature_path)["adversarial_step"]
+    return dict(parts, gflop=round(step_flops / 1e9, 3),
+                parts_gflops_per_s={name: round(part_flops[name] / (t / 1e3) / 1e9, 1)
+                                    for name, t in parts["parts_ms"].items()},
+                step_fraction_of_matmul_rate=round(step_flops / (parts["step_ms"] / 1e3) / rate, 3))
+
+
 def process_settings():
     """What decides this process's kernels: oneDNN (TF_ENABLE_ONEDNN_OPTS, and
     whether TF enabled it) and the thread pools."""
@@ -432,6 +476,8 @@ def bench_length(length, path, quick, d_seconds=None, growth=False, phases=None,
         parts["d_step_parts"] = d_step_parts(gan, tokens, labels)
     if "mle_epoch" in seconds and gan.replicas == 1:
         parts["mle_step_parts"] = mle_step_parts(gan, tokens)
+    if "adversarial_step" in seconds and gan.replicas == 1:
+        parts["g_step_parts"] = g_step_parts(gan)
     return cfg, seconds, parts
 
 
@@ -514,6 +560,9 @@ def recompute(path):
         parts, mle_parts = rows.get("d_step_parts"), rows.get("mle_step_parts")
         grad = report.get("d_gradient", "dense")  # files from before the sparse gradient ran dense
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length, grad)
+        if rows.get("g_step_parts"):
+            raw = {k: rows["g_step_parts"][k] for k in ("step_ms", "parts_ms")}
+            report["results"][key]["g_step_parts"] = g_parts_row(cfg, raw, rate)
         if mle_parts:
             raw = {k: mle_parts[k] for k in ("step_ms", "xla", "weights", "parts_ms")}
             report["results"][key]["mle_step_parts"] = mle_parts_row(cfg, raw, rate)
@@ -585,6 +634,12 @@ def main():
                           + ", ".join(f"{name} {t:.1f} ms"
                                       + (f" ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
                                          if name in row["parts_gflops_per_s"] else "")
+                                      for name, t in row["parts_ms"].items()), flush=True)
+                if "g_step_parts" in parts:
+                    row = rows["g_step_parts"] = g_parts_row(cfg, parts["g_step_parts"], rate)
+                    print(f"T={length} {path} G step {row['step_ms']:.0f} ms "
+                          f"({row['step_fraction_of_matmul_rate']:.0%} of matmul): "
+                          + ", ".join(f"{name} {t:.0f} ms ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
                                       for name, t in row["parts_ms"].items()), flush=True)
                 if "d_step_parts" in parts:
                     parts = parts["d_step_parts"]

@@ -103,3 +103,22 @@ def test_mle_step_parts_run_and_report_their_rates():
     assert row["parts_gflops_per_s"]["forward_backward"] == pytest.approx(row["gflop"] / 0.010, abs=0.1)
     assert row["step_fraction_of_matmul_rate"] == pytest.approx(row["gflop"] * 1e9 / 0.020 / 1.8e11, abs=1e-3)
     assert "apply" not in row["parts_gflops_per_s"]
+
+
+def test_g_step_parts_run_and_report_their_rates():
+    """The G step's parts (sampling, rollouts, D's rewards) run on the model (tiny
+    sizes) and g_parts_row counts their FLOPs as phase_flops counts the step."""
+    cfg = tiny_config()
+    gan = LeakGAN(cfg)
+    parts = bench.g_step_parts(gan, steps=1)
+    assert set(parts["parts_ms"]) == {"sample", "rollouts", "rewards"}
+    assert parts["step_ms"] > 0 and all(t > 0 for t in parts["parts_ms"].values())
+    row = bench.g_parts_row(cfg, dict(step_ms=100.0, parts_ms=dict(sample=10.0, rollouts=20.0, rewards=5.0)), 1e11)
+    step = bench.phase_flops(cfg, cfg.feature_path)["adversarial_step"]
+    assert row["step_fraction_of_matmul_rate"] == pytest.approx(step / 0.1 / 1e11, abs=1e-3)
+    B, T = cfg.batch_size, cfg.seq_len
+    per_token = bench.prefix_feature_flops(cfg, cfg.feature_path) + bench.generator_step_flops(cfg)
+    assert row["parts_gflops_per_s"]["sample"] == pytest.approx(B * T * per_token / 0.010 / 1e9, abs=0.1)
+    # sampling, rollouts and rewards are part of the step's FLOPs, not more than it
+    flops = {k: v * t / 1e3 for (k, v), t in zip(row["parts_gflops_per_s"].items(), (10.0, 20.0, 5.0))}
+    assert sum(flops.values()) < row["gflop"]
