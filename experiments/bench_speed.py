@@ -98,12 +98,35 @@ def d_gradient(cfg, replicas=1):
     return "dense" if op is None else "sparse"
 
 
+def worker_output_flops(cfg):
+    """The Worker's output layer for one token, forward: (h ⊗ w)·W̃ + w·b̃."""
+    k, V = cfg.goal_size, cfg.vocab_size
+    return 2 * cfg.gen_hidden_dim * k * V + 2 * k * V
+
+
 def generator_step_flops(cfg):
     """One Manager + Worker step of one sequence, excluding the leaked feature."""
-    E, H, k, V, D = cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, cfg.vocab_size, cfg.feature_dim
-    worker = 2 * (E + H) * 4 * H + 2 * H * k * V + 2 * k * V + 2 * D * k
+    E, H, k, D = cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, cfg.feature_dim
+    worker = 2 * (E + H) * 4 * H + worker_output_flops(cfg) + 2 * D * k
     manager = 2 * (D + H) * 4 * H + 2 * H * D
     return worker + manager
+
+
+def sequence_flops(cfg, path):
+    """FLOPs per sequence of the generator's work, by term: `sample` (T free-running
+    steps), `features` (the leaked features of the T+1 teacher-forced prefixes),
+    `teacher_forced_train` (those features, then G forward + backward ≈ 2×
+    forward), `rollouts` (all rollouts of one sequence) and `rewards` (D's P(real)
+    of every rollout and of the sequence). path as phase_flops'."""
+    T, c, R, K = cfg.seq_len, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
+    feat, step = prefix_feature_flops(cfg, "plain" if path == "original" else path), generator_step_flops(cfg)
+    if path == "original":  # each of R·(K−1) rollouts: T+1 manager steps with features, T worker steps
+        rollouts = R * (K - 1) * ((T + 1) * feat + T * step)
+    else:  # shared prefix: only the free-running continuation
+        rollouts = R * sum(T - m * c for m in range(1, K)) * (feat + step)
+    return dict(sample=T * (feat + step), features=(T + 1) * feat, teacher_forced=(T + 1) * feat + T * step,
+                teacher_forced_train=(T + 1) * feat + 3 * T * step, rollouts=rollouts,
+                rewards=(R * (K - 1) + 1) * classify_flops(cfg))
 
 
 def phase_flops(cfg, path, d_gradient="dense"):
@@ -115,25 +138,17 @@ def phase_flops(cfg, path, d_gradient="dense"):
     teacher-forced states); "incremental": ours (incremental features, shared
     rollouts). d_gradient: the D step's pooled-convolution gradient (ours).
     """
-    T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
-    n = cfg.num_samples
-    feat, step = prefix_feature_flops(cfg, "plain" if path == "original" else path), generator_step_flops(cfg)
-    sample_seq = T * (feat + step)
-    tf_features = (T + 1) * feat
-    teacher_forced_train = tf_features + 3 * T * step  # G forward + backward (≈ 2× forward)
-    if path == "original":  # each of R·(K−1) rollouts: T+1 manager steps with features, T worker steps
-        rollouts = R * (K - 1) * ((T + 1) * feat + T * step)
-    else:  # shared prefix: only the free-running continuation
-        rollouts = R * sum(T - m * c for m in range(1, K)) * (feat + step)
-    adversarial = B * (sample_seq + teacher_forced_train + rollouts + (R * (K - 1) + 1) * classify_flops(cfg))
+    T, B, n = cfg.seq_len, cfg.batch_size, cfg.num_samples
+    seq = sequence_flops(cfg, path)
+    adversarial = B * (seq["sample"] + seq["teacher_forced_train"] + seq["rollouts"] + seq["rewards"])
     d_epoch = 2 * n * train_classify_flops(cfg, "dense" if path == "original" else d_gradient)
     return {
-        "generation": n * sample_seq,
-        "mle_epoch": n * teacher_forced_train,
+        "generation": n * seq["sample"],
+        "mle_epoch": n * seq["teacher_forced_train"],
         "d_epoch": d_epoch,
         "adversarial_step": adversarial,
-        "adversarial_iteration": adversarial + cfg.adv_d_rounds * (n * sample_seq + cfg.d_epochs * d_epoch),
-        "nll_eval": n * sample_seq
+        "adversarial_iteration": adversarial + cfg.adv_d_rounds * (n * seq["sample"] + cfg.d_epochs * d_epoch),
+        "nll_eval": n * seq["sample"]
         + n * T * 2 * (cfg.oracle_emb_dim + cfg.oracle_hidden_dim) * 4 * cfg.oracle_hidden_dim
         + n * T * 2 * cfg.oracle_hidden_dim * cfg.vocab_size,
     }
@@ -330,12 +345,16 @@ def mle_step_parts(gan, tokens, steps=10):
 def mle_parts_row(cfg, parts, rate):
     """mle_step_parts with the GFLOP/s each part reaches and the step's fraction
     of the matmul rate (FLOPs counted as phase_flops counts the MLE epoch)."""
-    B, T, V = cfg.batch_size, cfg.seq_len, cfg.vocab_size
-    feat, step = prefix_feature_flops(cfg, cfg.feature_path), generator_step_flops(cfg)
-    output = 3 * (2 * cfg.gen_hidden_dim * cfg.goal_size * V + 2 * cfg.goal_size * V)
-    part_flops = dict(features=B * (T + 1) * feat, output=B * T * output, forward=B * ((T + 1) * feat + T * step),
-                      forward_backward=B * ((T + 1) * feat + 3 * T * step))
-    step_flops = part_flops["forward_backward"]
+    B, seq = cfg.batch_size, sequence_flops(cfg, cfg.feature_path)
+    part_flops = dict(features=B * seq["features"], output=B * cfg.seq_len * 3 * worker_output_flops(cfg),
+                      forward=B * seq["teacher_forced"], forward_backward=B * seq["teacher_forced_train"])
+    return parts_row(parts, part_flops, part_flops["forward_backward"], rate)
+
+
+def parts_row(parts, part_flops, step_flops, rate):
+    """parts (step_ms, parts_ms) with the step's GFLOP, the GFLOP/s of every part
+    whose FLOPs part_flops counts, and the step's fraction of the matmul rate and
+    its milliseconds at that rate."""
     return dict(parts, gflop=round(step_flops / 1e9, 3),
                 parts_gflops_per_s={name: round(part_flops[name] / (t / 1e3) / 1e9, 1)
                                     for name, t in parts["parts_ms"].items() if name in part_flops},
@@ -376,15 +395,9 @@ def g_step_parts(gan, steps=3):
 def g_parts_row(cfg, parts, rate):
     """g_step_parts with the GFLOP/s each part reaches (FLOPs as phase_flops counts
     the adversarial step) and the step's fraction of the matmul rate."""
-    T, B, c, R, K = cfg.seq_len, cfg.batch_size, cfg.step_size, cfg.rollout_num, cfg.seq_len // cfg.step_size
-    per_token = prefix_feature_flops(cfg, cfg.feature_path) + generator_step_flops(cfg)
-    part_flops = dict(sample=B * T * per_token, rollouts=B * R * sum(T - m * c for m in range(1, K)) * per_token,
-                      rewards=B * (R * (K - 1) + 1) * classify_flops(cfg))
-    step_flops = phase_flops(cfg, cfg.feature_path)["adversarial_step"]
-    return dict(parts, gflop=round(step_flops / 1e9, 3),
-                parts_gflops_per_s={name: round(part_flops[name] / (t / 1e3) / 1e9, 1)
-                                    for name, t in parts["parts_ms"].items()},
-                step_fraction_of_matmul_rate=round(step_flops / (parts["step_ms"] / 1e3) / rate, 3))
+    B, seq = cfg.batch_size, sequence_flops(cfg, cfg.feature_path)
+    part_flops = {name: B * seq[name] for name in ("sample", "rollouts", "rewards")}
+    return parts_row(parts, part_flops, phase_flops(cfg, cfg.feature_path)["adversarial_step"], rate)
 
 
 def process_settings():
@@ -557,15 +570,13 @@ def recompute(path):
         length, feature_path = int(key.split("_")[0][1:]), key.split("_")[1]
         seconds = {k: v["seconds"] for k, v in rows.items() if isinstance(v, dict) and "seconds" in v}
         cfg = config_for(length, feature_path, report.get("growth", False))
-        parts, mle_parts = rows.get("d_step_parts"), rows.get("mle_step_parts")
+        parts = rows.get("d_step_parts")
         grad = report.get("d_gradient", "dense")  # files from before the sparse gradient ran dense
         report["results"][key] = rows_for(cfg, feature_path, seconds, rate, length, grad)
-        if rows.get("g_step_parts"):
-            raw = {k: rows["g_step_parts"][k] for k in ("step_ms", "parts_ms")}
-            report["results"][key]["g_step_parts"] = g_parts_row(cfg, raw, rate)
-        if mle_parts:
-            raw = {k: mle_parts[k] for k in ("step_ms", "xla", "weights", "parts_ms")}
-            report["results"][key]["mle_step_parts"] = mle_parts_row(cfg, raw, rate)
+        for name, to_row, fields in (("mle_step_parts", mle_parts_row, ("step_ms", "xla", "weights", "parts_ms")),
+                                     ("g_step_parts", g_parts_row, ("step_ms", "parts_ms"))):
+            if name in rows:
+                report["results"][key][name] = to_row(cfg, {k: rows[name][k] for k in fields}, rate)
         if parts and "memory_gbytes_per_s" in report:
             raw = {k: parts[k] for k in ("step_ms", "forward_backward_ms", "adam_ms", "weights", "adam_mbytes")}
             if "parts_ms" in parts:  # files from before the per-part timings have none
@@ -627,30 +638,25 @@ def main():
                 d_seconds = seconds.get("d_epoch")
                 grad = report["d_gradient"] = d_gradient(cfg, replicas)
                 rows = rows_for(cfg, path, seconds, rate, length, grad)
-                if "mle_step_parts" in parts:
-                    row = rows["mle_step_parts"] = mle_parts_row(cfg, parts["mle_step_parts"], rate)
-                    print(f"T={length} {path} MLE step {row['step_ms']:.1f} ms "
-                          f"({row['step_fraction_of_matmul_rate']:.0%} of matmul): "
-                          + ", ".join(f"{name} {t:.1f} ms"
-                                      + (f" ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
-                                         if name in row["parts_gflops_per_s"] else "")
-                                      for name, t in row["parts_ms"].items()), flush=True)
-                if "g_step_parts" in parts:
-                    row = rows["g_step_parts"] = g_parts_row(cfg, parts["g_step_parts"], rate)
-                    print(f"T={length} {path} G step {row['step_ms']:.0f} ms "
-                          f"({row['step_fraction_of_matmul_rate']:.0%} of matmul): "
-                          + ", ".join(f"{name} {t:.0f} ms ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
-                                      for name, t in row["parts_ms"].items()), flush=True)
+                for key, step, to_row in (("mle_step_parts", "MLE", mle_parts_row), ("g_step_parts", "G", g_parts_row)):
+                    if key in parts:
+                        row = rows[key] = to_row(cfg, parts[key], rate)
+                        print(f"T={length} {path} {step} step {row['step_ms']:.1f} ms "
+                              f"({row['step_fraction_of_matmul_rate']:.0%} of matmul): "
+                              + ", ".join(f"{name} {t:.1f} ms"
+                                          + (f" ({row['parts_gflops_per_s'][name]:.0f} GFLOP/s)"
+                                             if name in row["parts_gflops_per_s"] else "")
+                                          for name, t in row["parts_ms"].items()), flush=True)
                 if "d_step_parts" in parts:
-                    parts = parts["d_step_parts"]
-                    rows["d_step_parts"] = d_parts_row(cfg, parts, rate, bandwidth, grad)
-                    print(f"T={length} D step {parts['step_ms']:.1f} ms: forward+backward "
-                          f"{parts['forward_backward_ms']:.1f} ms "
+                    d_parts = parts["d_step_parts"]
+                    rows["d_step_parts"] = d_parts_row(cfg, d_parts, rate, bandwidth, grad)
+                    print(f"T={length} D step {d_parts['step_ms']:.1f} ms: forward+backward "
+                          f"{d_parts['forward_backward_ms']:.1f} ms "
                           f"({rows['d_step_parts']['forward_backward_fraction_of_matmul_rate']:.0%} of matmul), "
-                          f"Adam {parts['adam_ms']:.1f} ms "
+                          f"Adam {d_parts['adam_ms']:.1f} ms "
                           f"({rows['d_step_parts']['adam_fraction_of_memory_rate']:.0%} of the streaming rate); "
                           + ", ".join(f"{name} {t:.1f} ms ({rows['d_step_parts']['parts_gflops_per_s'][name]:.0f} "
-                                      f"GFLOP/s)" for name, t in parts["parts_ms"].items()),
+                                      f"GFLOP/s)" for name, t in d_parts["parts_ms"].items()),
                           flush=True)
                 tag = f" {replicas} replica{'s' * (replicas > 1)}" if args.distribute != "none" else ""
                 for phase, row in rows.items():
