@@ -91,7 +91,8 @@ class LeakGAN:
         paths = {"plain": PlainPrefixFeatures, "incremental": IncrementalPrefixFeatures}
         self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
                                    prefix_features=paths[cfg.feature_path](self.discriminator),
-                                   goal_schedule=cfg.goal_schedule)
+                                   goal_schedule=cfg.goal_schedule,
+                                   native_sampling=not (xla("sampling") or xla("adversarial")))
         self.adversarial_manager_loss, self.adversarial_worker_loss = losses.adversarial_losses(cfg.adversarial_loss)
         lr = cfg.gen_learning_rate
         # Generator gradients are clipped by global norm in _apply, after the

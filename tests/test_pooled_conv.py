@@ -148,7 +148,7 @@ def run_d_step(tmp_path, **env):
 
 @pytest.mark.parametrize("env,expected_note", [
     ({native.SWITCH: "0"}, None),
-    ({"CXX": "false"}, "building it failed"),                    # a compiler that fails
+    ({"CXX": "false"}, "building them failed"),                  # a compiler that fails
     ({"CXX": "no-such-compiler-xyz"}, "no C++ compiler"),
 ])
 def test_training_runs_without_the_op(tmp_path, env, expected_note):
@@ -166,7 +166,7 @@ def test_training_runs_without_the_op(tmp_path, env, expected_note):
 def test_a_fresh_cache_builds_once_then_loads(tmp_path):
     out, notes = run_d_step(tmp_path)
     assert out[-1] == "True" and len(notes) == 1 and "compiling" in notes[0], notes
-    built = list((tmp_path / "cache").glob("max_pooled_conv_grad-*.so"))
+    built = list((tmp_path / "cache").glob("leakgan_ops-*.so"))
     assert len(built) == 1 and not list((tmp_path / "cache").glob(".*partial"))
     out, notes = run_d_step(tmp_path)
     assert out[-1] == "True" and notes == []

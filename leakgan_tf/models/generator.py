@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from leakgan_tf import goals, switches
 from leakgan_tf.models.leaked import PlainPrefixFeatures
+from leakgan_tf.models.sampling import draw_tokens
 
 if TYPE_CHECKING:
     from leakgan_tf.models import Discriminator, Manager, Worker
@@ -69,23 +70,6 @@ def group_seeds(seed: tf.Tensor, first: int | tf.Tensor, count: int) -> tf.Tenso
     return tf.stack([tf.random.experimental.stateless_fold_in(seed, first + g) for g in range(count)])
 
 
-def draw_tokens(logits: tf.Tensor, seed: tf.Tensor, position: tf.Tensor) -> tf.Tensor:
-    """One token per row: int32 [N] from logits [N, V] (already × β).
-
-    seed [2]: one draw for all rows. seed [G, 2]: the rows are G contiguous
-    groups of N/G rows and group g draws with its own seed, so a group's tokens
-    do not depend on which other groups share the call (tf.distribute replicas
-    draw their own groups)."""
-    if seed.shape.rank == 1:
-        step_seed = tf.random.experimental.stateless_fold_in(seed, position)
-        return tf.random.stateless_categorical(logits, 1, step_seed, dtype=tf.int32)[:, 0]
-    parts = tf.split(logits, seed.shape[0], axis=0)
-    return tf.concat([tf.random.stateless_categorical(part, 1, tf.random.experimental.stateless_fold_in(seed[g],
-                                                                                                        position),
-                                                      dtype=tf.int32)[:, 0]
-                      for g, part in enumerate(parts)], axis=0)
-
-
 class Generator:
     """Wires a Manager, a Worker and the Discriminator whose features leak.
 
@@ -94,11 +78,13 @@ class Generator:
       seq_len: T; step_size: c (T must be a multiple of c).
       prefix_features: the leaked-feature path (default: the plain recomputation).
       goal_schedule: "block" (the original) or "sliding" (paper Eq. 4); goals.py.
+      native_sampling: draw tokens with the native op where it can be had
+        (sampling.py); False inside XLA (no kernel there).
     """
 
     def __init__(self, manager: Manager, worker: Worker, discriminator: Discriminator, seq_len: int, step_size: int,
                  prefix_features: PlainPrefixFeatures | IncrementalPrefixFeatures | None = None,
-                 goal_schedule: str = "block"):
+                 goal_schedule: str = "block", native_sampling: bool = True):
         if seq_len % step_size:
             raise ValueError(f"seq_len {seq_len} is not a multiple of step_size {step_size}")
         switches.check("goal_schedule", goal_schedule, ValueError)
@@ -108,6 +94,7 @@ class Generator:
         self.num_blocks = seq_len // step_size
         self.batch_size = manager.batch_size
         self.prefix = prefix_features or PlainPrefixFeatures(discriminator)
+        self.native_sampling = native_sampling
 
     # ---------------------------------------------------------------- teacher forcing
     def teacher_forced(self, tokens: tf.Tensor, features: tf.Tensor | None = None, goal_offset: tf.Tensor | None = None,
@@ -185,7 +172,7 @@ class Generator:
             return self.seq_len - self.step_size
         return max(self.seq_len - 1, 1)
 
-    def _step(self, state, s, betas, seed, out_weights, steer=True):
+    def _step(self, state, s, betas, seed, out_weights, steer=True, native=True):
         """Draws token s (an int32 scalar tensor) from FreeRunState `state`.
 
         steer=False, for positions whose sub-goal steers no token, skips the
@@ -208,13 +195,13 @@ class Generator:
                 goal, acc = tf.where(block_end, acc, goal), tf.where(block_end, tf.zeros_like(acc), acc)
         w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)), state.worker)
         logits = self.worker.logits(w_state[0], self.worker.goal_embedding(used), out_weights)
-        y = draw_tokens(betas[s] * logits, seed, s)
+        y = draw_tokens(logits, betas[s], seed, s, use_native=native)
         if steer:
             prefix = self.prefix.append(prefix, s, y)
         return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
                                      prefix=prefix, history=history)
 
-    def free_run(self, state, start, betas, seed, trace=None):
+    def free_run(self, state, start, betas, seed, trace=None, portable=False):
         """Samples tokens start..T−1 (spec §4.3; §4.5 phase B) in tf.while_loops
         over the position, so the graph does not grow with T.
 
@@ -227,18 +214,22 @@ class Generator:
           trace: optional Python list; the goal used for each drawn token
             ([N, D_f], before W_ψ) is appended to it (for tests). The steps are
             then unrolled in Python (the same step function).
+          portable: draw with TensorFlow's ops even where the native sampling op
+            could run (exports, and the rows they must reproduce).
         Returns:
           (new tokens [N, T − start], final state). The final state's Manager,
           goal sums and prefix features stop at the last position whose
           sub-goal steers a token (see _steering_positions).
         """
         betas = tf.convert_to_tensor(betas, tf.float32)
+        native = self.native_sampling and not portable
         out_weights = self.worker.output_weights()
         live = self._steering_positions()
         if trace is not None:
             sampled = []
             for s in range(start, self.seq_len):
-                used, y, state = self._step(state, tf.constant(s), betas, seed, out_weights, steer=s < live)
+                used, y, state = self._step(state, tf.constant(s), betas, seed, out_weights, steer=s < live,
+                                            native=native)
                 trace.append(used)
                 sampled.append(y)
             return tf.stack(sampled, axis=1), state
@@ -247,7 +238,7 @@ class Generator:
         # one loop over the steering positions, one over the rest (Worker only)
         for lo, hi, steer in ((start, live, True), (max(start, live), self.seq_len, False)):
             def body(s, state, sampled, steer=steer):
-                _, y, state = self._step(state, s, betas, seed, out_weights, steer)
+                _, y, state = self._step(state, s, betas, seed, out_weights, steer, native)
                 return s + 1, state, sampled.write(s - start, y)
 
             if lo < hi:
@@ -255,11 +246,12 @@ class Generator:
                                                   (tf.constant(lo), state, sampled))
         return tf.transpose(sampled.stack()), state
 
-    def sample(self, batch: int, betas: Sequence[float] | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    def sample(self, batch: int, betas: Sequence[float] | tf.Tensor, seed: tf.Tensor,
+               portable: bool = False) -> tf.Tensor:
         """batch (a multiple of the model batch size) sequences: int32 [batch, T].
         seed [2] (one draw for all rows) or [G, 2] (G groups of batch/G rows, each
-        drawn with its own seed; see draw_tokens)."""
-        tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed)
+        drawn with its own seed; see sampling.uniforms); portable: see free_run."""
+        tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed, portable=portable)
         return tokens
 
     def sample_seeded(self, num, betas, seed, chunk):
@@ -267,13 +259,15 @@ class Generator:
         rows (a multiple of the model batch size) is drawn with the stateless
         seed (seed, i), so the first rows do not depend on num and the same
         (seed, β, chunk) gives the same rows wherever this runs (the SavedModel's
-        `generate`, `leakgan_tf.sample`). num and seed may be tensors."""
+        `generate`, `leakgan_tf.sample`: TensorFlow's sampling ops, which a SavedModel
+        can hold, not the native op). num and seed may be tensors."""
         seed = tf.cast(seed, tf.int64)
         count = (tf.cast(num, tf.int32) + chunk - 1) // chunk
         rows = tf.TensorArray(tf.int32, size=count, element_shape=[chunk, self.seq_len])
 
         def body(i, rows):
-            return i + 1, rows.write(i, self.sample(chunk, betas, tf.stack([seed, tf.cast(i, tf.int64)])))
+            return i + 1, rows.write(i, self.sample(chunk, betas, tf.stack([seed, tf.cast(i, tf.int64)]),
+                                                    portable=True))
 
         _, rows = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), rows))
         return tf.reshape(rows.stack(), [-1, self.seq_len])[:num]

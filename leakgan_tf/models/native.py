@@ -1,13 +1,18 @@
-"""leakgan_tf's one native op, `LeakganMaxPooledConvGrad` (max_pooled_conv_grad.cc):
-the discriminator's convolution gradients through max-over-time pooling.
+"""leakgan_tf's native ops, one library built from two sources:
 
-It is compiled at first use against the installed TensorFlow with the system's C++
-compiler (`$CXX`, default `c++`; about 10 s), cached in `$LEAKGAN_TF_CACHE_DIR`
-(default `~/.cache/leakgan_tf`) under a name hashed from the source, the compiler
-and the TensorFlow build, and loaded once per process. Where it cannot be had (no
-compiler, a failed build, a GPU machine: the op has a CPU kernel only, or
-`LEAKGAN_TF_NATIVE_OPS=0`), `max_pooled_conv_grad()` is None and the discriminator
-uses TensorFlow's dense convolution gradients: equal up to float rounding, slower.
+- `LeakganMaxPooledConvGrad` (max_pooled_conv_grad.cc): the discriminator's
+  convolution gradients through max-over-time pooling;
+- `LeakganSampleCategorical` (sample_categorical.cc): one token per row of
+  softmax(β · logits) by inverse transform sampling (models/sampling.py).
+
+The library is compiled at first use against the installed TensorFlow with the
+system's C++ compiler (`$CXX`, default `c++`; about 15 s), cached in
+`$LEAKGAN_TF_CACHE_DIR` (default `~/.cache/leakgan_tf`) under a name hashed from
+the sources, the compiler and the TensorFlow build, and loaded once per process.
+Where it cannot be had (no compiler, a failed build, a GPU machine: the ops have
+CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), both accessors return None: the
+discriminator uses TensorFlow's dense convolution gradients and sampling
+TensorFlow's ops (`sampling.py`), equal up to float rounding, slower.
 """
 from __future__ import annotations
 
@@ -21,11 +26,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-SOURCE = Path(__file__).with_name("max_pooled_conv_grad.cc")
+SOURCES = [Path(__file__).with_name(name) for name in ("max_pooled_conv_grad.cc", "sample_categorical.cc")]
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
 
-_loaded: dict[str, Callable | None] = {}
+_loaded: dict = {}  # "library": the loaded library or None
 
 
 class BuildError(RuntimeError):
@@ -44,21 +49,21 @@ def compiler(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def compile_command(output: Path, cxx: str) -> list[str]:
-    return [cxx, "-O3", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags(), str(SOURCE),
+    return [cxx, "-O3", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags(), *map(str, SOURCES),
             "-o", str(output), *tf.sysconfig.get_link_flags()]
 
 
 def library_path(cxx: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """Where the library built from this source by `cxx` for this TensorFlow lives."""
+    """Where the library built from these sources by `cxx` for this TensorFlow lives."""
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), cxx.encode(), tf.__version__.encode(), tf.sysconfig.get_lib().encode(),
+    for part in (*(source.read_bytes() for source in SOURCES), cxx.encode(), tf.__version__.encode(), tf.sysconfig.get_lib().encode(),
                  " ".join(compile_command(Path("out"), cxx)).encode()):
         key.update(part + b"\0")
-    return cache_dir(environ) / f"max_pooled_conv_grad-{key.hexdigest()[:16]}.so"
+    return cache_dir(environ) / f"leakgan_ops-{key.hexdigest()[:16]}.so"
 
 
 def build(output: Path, cxx: str) -> None:
-    """Compiles SOURCE to `output`, atomically (concurrent builds are harmless)."""
+    """Compiles SOURCES to `output`, atomically (concurrent builds are harmless)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
@@ -71,37 +76,49 @@ def build(output: Path, cxx: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _load(environ: Mapping[str, str]) -> tuple[Callable | None, str | None]:
-    """(the op, None), or (None, why not; None when the user or the machine said so)."""
+def _load(environ: Mapping[str, str]):
+    """(the loaded library, None), or (None, why not; None when the user or the machine said so)."""
     if environ.get(SWITCH, "1") == "0":
         return None, None
     if tf.config.list_logical_devices("GPU"):
-        return None, None  # CPU kernel only: GPU runs keep TensorFlow's gradients
+        return None, None  # CPU kernels only: GPU runs keep TensorFlow's ops
     cxx = compiler(environ)
     path = library_path(cxx, environ)
     if not path.exists():
         if shutil.which(cxx) is None:
             return None, f"no C++ compiler `{cxx}` (set CXX)"
-        print(f"note: compiling the discriminator's gradient op once for this TensorFlow: {path}",
-              file=sys.stderr, flush=True)
+        print(f"note: compiling leakgan_tf's native ops once for this TensorFlow: {path}", file=sys.stderr, flush=True)
         try:
             build(path, cxx)
         except (OSError, BuildError) as e:
-            return None, f"building it failed: {e}"
+            return None, f"building them failed: {e}"
     try:
-        return tf.load_op_library(str(path)).leakgan_max_pooled_conv_grad, None
+        return tf.load_op_library(str(path)), None
     except (tf.errors.NotFoundError, OSError) as e:
         return None, f"loading {path} failed: {e}"
 
 
+def _library(environ: Mapping[str, str]):
+    """The loaded library or None (then a one-line note says why, once per process)."""
+    if "library" not in _loaded:
+        library, why_not = _load(environ)
+        if why_not:
+            print(f"note: leakgan_tf's native ops are not available ({why_not}); using TensorFlow's dense "
+                  f"convolution gradients and its sampling ops (same results up to float rounding, slower; "
+                  f"{SWITCH}=0 silences this)", file=sys.stderr, flush=True)
+        _loaded["library"] = library
+    return _loaded["library"]
+
+
 def max_pooled_conv_grad(environ: Mapping[str, str] = os.environ) -> Callable | None:
     """The op `leakgan_max_pooled_conv_grad(x, kernels, relus, m, dm) -> (dx, dkernels,
-    dbiases)`, or None (then a one-line note says why, once per process)."""
-    if "op" not in _loaded:
-        op, why_not = _load(environ)
-        if why_not:
-            print(f"note: the discriminator's native gradient op is not available ({why_not}); using "
-                  f"TensorFlow's dense convolution gradients (same results, slower D steps; "
-                  f"{SWITCH}=0 silences this)", file=sys.stderr, flush=True)
-        _loaded["op"] = op
-    return _loaded["op"]
+    dbiases)`, or None."""
+    library = _library(environ)
+    return None if library is None else library.leakgan_max_pooled_conv_grad
+
+
+def sample_categorical(environ: Mapping[str, str] = os.environ) -> Callable | None:
+    """The op `leakgan_sample_categorical(logits [N, V], scale [], uniforms float64 [N])
+    -> int32 [N]`, or None."""
+    library = _library(environ)
+    return None if library is None else library.leakgan_sample_categorical
