@@ -182,7 +182,7 @@ class Generator:
         m_state, prefix, goal, acc, history = state.manager, state.prefix, state.goal, state.accumulated, state.history
         g = None
         if steer:
-            f = self.prefix.feature(prefix, s)                           # f_s
+            f = self.prefix.feature(prefix, s, use_native=native)        # f_s
             m_state = self.manager.lstm.step(self.manager.lstm.project(f), m_state)
             g = self.manager.subgoal(m_state[0])                         # g_s
         if self.goal_schedule == "sliding":
@@ -197,7 +197,7 @@ class Generator:
         logits = self.worker.logits(w_state[0], self.worker.goal_embedding(used), out_weights)
         y = draw_tokens(logits, betas[s], seed, s, use_native=native)
         if steer:
-            prefix = self.prefix.append(prefix, s, y)
+            prefix = self.prefix.append(prefix, s, y, use_native=native)
         return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
                                      prefix=prefix, history=history)
 
@@ -225,6 +225,8 @@ class Generator:
         native = self.native_sampling and not portable
         out_weights = self.worker.output_weights()
         live = self._steering_positions()
+        state = state._replace(prefix=self.prefix.with_table(state.prefix, state.last_token.shape[0],
+                                                             live - start))
         if trace is not None:
             sampled = []
             for s in range(start, self.seq_len):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from leakgan_tf.models import native
 from leakgan_tf.models.discriminator import PAD_ID
 
 
@@ -57,19 +58,24 @@ class PlainPrefixFeatures:
         """State for a prefix of `length` known tokens of tokens [N, T]: the padded prefix."""
         return pad_after(tokens, length)
 
-    def feature(self, state, length):
+    def feature(self, state, length, use_native=True):
         """Feature of the current prefix: [N, D_f]."""
-        del length
+        del length, use_native
         return self.disc.features(state)
 
-    def append(self, state, position, token):
+    def append(self, state, position, token, use_native=True):
         """Writes token [N] at `position` (an int or int32 scalar tensor)."""
+        del use_native
         at = tf.range(state.shape[1])[None, :] == position
         return tf.where(at, token[:, None], state)
 
     def repeat(self, state, repeats):
         """The state of N sequences repeated `repeats` times: rows r·N + n."""
         return tf.tile(state, [repeats, 1])
+
+    def with_table(self, state, rows, steps):
+        """The same state (the plain path has no per-token terms)."""
+        return state
 
 
 def _running_max(x, axis=1):
@@ -100,6 +106,9 @@ class IncrementalPrefixFeatures:
         """All conv kernels as one [E_d, Σ h·n] matrix (column blocks (filter, offset j))."""
         return tf.concat([tf.reshape(tf.transpose(k, [1, 0, 2]), [k.shape[1], -1])
                           for k in self.disc.conv_kernels], axis=1)
+
+    def _biases(self):
+        return [tf.convert_to_tensor(b) for b in self.disc.conv_biases]
 
     def _per_filter(self, flat, lead_shape):
         """Splits [..., Σ h·n] into per-filter [..., h, n]."""
@@ -186,9 +195,35 @@ class IncrementalPrefixFeatures:
             opened.append(tf.stack(slots, axis=1) if slots else tf.zeros([batch, 0, n]))
         return kernel, suffix, done, opened
 
-    def feature(self, state, length):
-        """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f]."""
+    # The state's first entry is the packed kernel [E_d, Σ h·n], or, once
+    # with_table made it, every token's terms [V + 1, Σ h·n] (E_d = V + 1 never
+    # gets a table, so the shapes tell them apart): a step then reads its tokens'
+    # rows instead of multiplying [N, E_d] by the kernel.
+    TABLE_BYTES = 512 * 2 ** 20
+
+    def _is_table(self, terms):
+        return terms.shape[0] != self.disc.emb_dim
+
+    def with_table(self, state, rows, steps):
+        """state with the table of every token's terms when `steps` appends of
+        `rows` (static) rows would multiply more rows than it has and it fits
+        TABLE_BYTES; else state. Equal up to the rounding of the matmul."""
+        kernel = state[0]
+        table_rows = self.disc.embedding.shape[0]
+        size = table_rows * kernel.shape[1] * 4
+        if (self._is_table(kernel) or rows is None or table_rows == self.disc.emb_dim or rows * steps < table_rows
+                or size > self.TABLE_BYTES):
+            return state
+        return (tf.matmul(self.disc.embedding, kernel), *state[1:])
+
+    def feature(self, state, length, use_native=True):
+        """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f].
+        use_native: one pass of the native op where it can be had (bit-identical)."""
         _, suffix, done, opened = state
+        ops = native.prefix_ops() if use_native else None
+        if ops is not None:
+            pooled = ops[1](tf.cast(length, tf.int32), done, opened, suffix, self._biases(), seq_len=self.seq_len)
+            return self.disc.highway(pooled)
         pooled = []
         for best, win, h, b, s in zip(done, opened, self.widths, self.disc.conv_biases, suffix):
             w = self.seq_len - h + 1
@@ -208,12 +243,23 @@ class IncrementalPrefixFeatures:
         return (kernel, suffix, [tf.tile(d, [repeats, 1]) for d in done],
                 [tf.tile(o, [repeats, 1, 1]) for o in opened])
 
-    def append(self, state, position, token):
+    def append(self, state, position, token, use_native=True):
         """Adds token [N] at `position` (an int or int32 scalar tensor): window
         p = position − j gets its term C_position[j], j < h; the window that
-        this completes (j = h − 1) joins the running max."""
-        kernel, suffix, done, opened = state
-        contrib = tf.matmul(self.disc.embed(token), kernel)                           # [N, Σ h·n]
+        this completes (j = h − 1) joins the running max. use_native: as feature."""
+        terms, suffix, done, opened = state
+        if self._is_table(terms):
+            rows = token - PAD_ID                                                     # embedding rows
+            contrib = terms                                                           # [V + 1, Σ h·n]
+        else:
+            rows = tf.range(tf.shape(token)[0])
+            contrib = tf.matmul(self.disc.embed(token), terms)                        # [N, Σ h·n]
+        ops = native.prefix_ops() if use_native else None
+        if ops is not None:
+            new_done, new_open = ops[0](tf.cast(position, tf.int32), contrib, rows, done, opened, self._biases())
+            return terms, suffix, list(new_done), list(new_open)
+        if self._is_table(terms):
+            contrib = tf.gather(terms, rows)
         new_done, new_open = [], []
         for best, win, c, h, b in zip(done, opened, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths,
                                       self.disc.conv_biases):
@@ -221,4 +267,4 @@ class IncrementalPrefixFeatures:
             best = tf.where(position >= h - 1, tf.maximum(best, last + b), best)
             new_done.append(best)
             new_open.append(tf.concat([c[:, :1], win[:, :h - 2] + c[:, 1:h - 1]], axis=1) if h > 1 else win)
-        return kernel, suffix, new_done, new_open
+        return terms, suffix, new_done, new_open

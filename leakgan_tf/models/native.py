@@ -1,18 +1,21 @@
-"""leakgan_tf's native ops, one library built from two sources:
+"""leakgan_tf's native ops, one library built from three sources:
 
 - `LeakganMaxPooledConvGrad` (max_pooled_conv_grad.cc): the discriminator's
   convolution gradients through max-over-time pooling;
 - `LeakganSampleCategorical` (sample_categorical.cc): one token per row of
-  softmax(β · logits) by inverse transform sampling (models/sampling.py).
+  softmax(β · logits) by inverse transform sampling (models/sampling.py);
+- `LeakganPrefixAppend`, `LeakganPrefixPooled` (prefix_features.cc): the
+  free-running state of the incremental leaked features (models/leaked.py).
 
 The library is compiled at first use against the installed TensorFlow with the
 system's C++ compiler (`$CXX`, default `c++`; about 15 s), cached in
 `$LEAKGAN_TF_CACHE_DIR` (default `~/.cache/leakgan_tf`) under a name hashed from
 the sources, the compiler and the TensorFlow build, and loaded once per process.
 Where it cannot be had (no compiler, a failed build, a GPU machine: the ops have
-CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), both accessors return None: the
-discriminator uses TensorFlow's dense convolution gradients and sampling
-TensorFlow's ops (`sampling.py`), equal up to float rounding, slower.
+CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), the accessors return None and
+TensorFlow's ops run instead: the discriminator's dense convolution gradients,
+`sampling.inverse_cdf`, leaked.py's state updates; equal up to float rounding
+(the prefix features bit-identical), slower.
 """
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-SOURCES = [Path(__file__).with_name(name) for name in ("max_pooled_conv_grad.cc", "sample_categorical.cc")]
+SOURCES = [Path(__file__).with_name(name)
+           for name in ("max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc")]
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
 
@@ -103,9 +107,12 @@ def _library(environ: Mapping[str, str]):
     if "library" not in _loaded:
         library, why_not = _load(environ)
         if why_not:
-            print(f"note: leakgan_tf's native ops are not available ({why_not}); using TensorFlow's dense "
-                  f"convolution gradients and its sampling ops (same results up to float rounding, slower; "
-                  f"{SWITCH}=0 silences this)", file=sys.stderr, flush=True)
+            print(f"note: leakgan_tf's native ops are not available ({why_not}); using TensorFlow's ops "
+                  f"instead (same results up to float rounding, slower; {SWITCH}=0 silences this)",
+                  file=sys.stderr, flush=True)
+        if library is not None:
+            for name in ("LeakganSampleCategorical", "LeakganPrefixAppend", "LeakganPrefixPooled"):
+                tf.no_gradient(name)  # they feed sampling only
         _loaded["library"] = library
     return _loaded["library"]
 
@@ -122,3 +129,11 @@ def sample_categorical(environ: Mapping[str, str] = os.environ) -> Callable | No
     -> int32 [N]`, or None."""
     library = _library(environ)
     return None if library is None else library.leakgan_sample_categorical
+
+
+def prefix_ops(environ: Mapping[str, str] = os.environ) -> tuple[Callable, Callable] | None:
+    """The ops (`leakgan_prefix_append(position, contrib, done, opened, biases) ->
+    (done, opened)`, `leakgan_prefix_pooled(length, done, opened, suffix, biases,
+    seq_len) -> pooled`), or None."""
+    library = _library(environ)
+    return None if library is None else (library.leakgan_prefix_append, library.leakgan_prefix_pooled)

@@ -161,10 +161,15 @@ class SampleCategoricalOp : public OpKernel {
         const float* row = l + b * V;
         const float top = RowMax(row, s, V);
         if (!(top > -std::numeric_limits<float>::infinity()) || std::isinf(top)) {
-          // all -inf, a NaN max, or +inf: no finite distribution; take the first max
+          // all -inf (or NaN), or +inf: no finite distribution; the first max, NaN as -inf
           int64_t k = 0;
-          for (int64_t j = 0; j < V; ++j)
-            if (s * row[j] == top) { k = j; break; }
+          for (int64_t j = 0; j < V; ++j) {
+            const float v = s * row[j];
+            if (v == top || (v != v && top < 0.0f)) {
+              k = j;
+              break;
+            }
+          }
           ids[b] = static_cast<int32_t>(k);
           continue;
         }

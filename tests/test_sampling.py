@@ -1,0 +1,184 @@
+"""Drawing the generator's tokens (leakgan_tf/models/sampling.py, sample_categorical.cc):
+the native op and the TensorFlow ops (`inverse_cdf`) both draw the smallest k with
+Σ_{j ≤ k} softmax(β · logits)_j > u, checked against a float64 numpy reference, by
+frequencies, and at the edges (β = 0, −inf, +inf, NaN); the seeded row groups; the op in
+the compiled sampling step, not under XLA and not in an export."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from leakgan_tf.leakgan import LeakGAN
+from leakgan_tf.models import native, sampling
+from tests.helpers import tiny_config
+
+OP = "LeakganSampleCategorical"
+needs_compiler = pytest.mark.skipif(
+    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
+    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native op cannot be built here")
+INF, NAN = float("inf"), float("nan")
+
+
+def native_draw(logits, scale, u):
+    op = native.sample_categorical()
+    assert op is not None, "a compiler is on PATH but the native op could not be built"
+    return op(tf.constant(logits, tf.float32), tf.constant(scale, tf.float32), tf.constant(u, tf.float64)).numpy()
+
+
+def tf_draw(logits, scale, u):
+    return sampling.inverse_cdf(tf.constant(logits, tf.float32), scale, tf.constant(u, tf.float64)).numpy()
+
+
+# both implementations; the native one only where the op can be built
+PATHS = [pytest.param(native_draw, id="native", marks=needs_compiler), pytest.param(tf_draw, id="tf_ops")]
+
+
+def reference(logits, scale, u):
+    """Exact float64 inverse CDF: the smallest k with cumsum(p)_k > u, p = softmax(scale · logits)
+    (NaN logits have no mass; the last id with mass if rounding leaves cumsum below u)."""
+    z = np.float64(scale) * logits.astype(np.float64)
+    z = np.where(np.isnan(z), -np.inf, z)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    past = np.cumsum(p, 1) > u[:, None]
+    last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, 1)
+    return np.where(past.any(1), np.argmax(past, 1), last)
+
+
+def op_types(graph):
+    """The op types of a graph and of every function graph it holds (while-loop bodies), recursively."""
+    types = {op.type for op in graph.get_operations()}
+    for f in getattr(graph, "_functions", {}).values():
+        if hasattr(f, "graph"):
+            types |= op_types(f.graph)
+    return types
+
+
+@pytest.mark.parametrize("draw", PATHS)
+@pytest.mark.parametrize("scale", [1.0, 1.5])
+@pytest.mark.parametrize("vocab", [1, 7, 64, 65, 5000])
+def test_draws_equal_the_float64_inverse_cdf(draw, scale, vocab):
+    """Random logits [256, V] with 8 sets of uniforms: the ids equal the float64 reference's."""
+    rng = np.random.default_rng(vocab)
+    logits = (rng.normal(size=(256, vocab)) * rng.uniform(0.5, 4.0, (256, 1))).astype(np.float32)
+    same = total = 0
+    for _ in range(8):
+        u = rng.random(256)
+        same += int((draw(logits, scale, u) == reference(logits, scale, u)).sum())
+        total += 256
+    # A uniform within float rounding (float32 exp and chunk sums) of a boundary between two
+    # tokens may be drawn on either side of it: rare, so not all draws must agree.
+    assert same / total >= 0.999, (same, total)
+
+
+@pytest.mark.parametrize("draw", PATHS)
+def test_frequencies_match_the_probabilities(draw):
+    """200,000 draws from one row of a known distribution (−inf and NaN around it): frequencies within 5 SE."""
+    probs = np.array([0.5, 0.25, 0.125, 0.0625, 0.0625])
+    where = np.array([3, 17, 40, 63, 66])  # across the 16-lane blocks and the 64-id chunks
+    row = np.full(70, -np.inf, np.float32)
+    row[[0, 20, 64, 69]] = np.nan
+    row[where] = np.log(probs)
+    n = 200_000
+    ids = draw(np.tile(row, (n, 1)), 1.0, np.random.default_rng(11).random(n))
+    counts = np.bincount(ids, minlength=70)
+    assert counts.sum() == n and counts[np.setdiff1d(np.arange(70), where)].sum() == 0  # −inf and NaN never drawn
+    freq = counts[where] / n
+    se = np.sqrt(probs * (1 - probs) / n)
+    assert np.all(np.abs(freq - probs) <= 5 * se), (freq, probs)
+
+
+@pytest.mark.parametrize("draw", PATHS)
+@pytest.mark.parametrize("vocab", [5, 70, 5000])
+def test_scale_zero_is_uniform(draw, vocab):
+    """β = 0: every id has mass 1/V, so the id is exactly floor(u · V)."""
+    rng = np.random.default_rng(vocab)
+    logits = rng.normal(size=(512, vocab)).astype(np.float32) * 10
+    u = rng.random(512)
+    np.testing.assert_array_equal(draw(logits, 0.0, u), np.floor(u * vocab).astype(np.int32))
+
+
+@pytest.mark.parametrize("draw", PATHS)
+def test_rows_without_a_finite_distribution(draw):
+    """All −inf gives id 0; a row with +inf gives its first +inf (NaN and finite logits beside it)."""
+    rows = np.zeros((5, 70), np.float32)
+    rows[0] = -np.inf                                        # all −inf              -> 0
+    rows[1, [3, 20, 50]] = [NAN, INF, INF]                   # first +inf            -> 20
+    rows[2, 66] = INF                                        # +inf past a chunk     -> 66
+    rows[3, :] = -np.inf
+    rows[3, [9, 33]] = INF                                   # +inf among −inf       -> 9
+    rows[4, [0, 1]] = [INF, INF]                             # +inf at 0             -> 0
+    expected = [0, 20, 66, 9, 0]
+    for scale in (1.0, 1.5):
+        for u in (0.0, 0.5, 0.999):
+            np.testing.assert_array_equal(draw(rows, scale, np.full(5, u)), expected, err_msg=f"{scale} {u}")
+
+
+@needs_compiler
+@needs_compiler
+def test_nan_and_minus_inf_rows_agree():
+    """A row of only NaN and −inf logits (no finite distribution): both paths draw the same id."""
+    row = np.array([[NAN, -INF, NAN, -INF]], np.float32)
+    assert native_draw(row, 1.0, [0.5])[0] == tf_draw(row, 1.0, [0.5])[0]
+
+
+@pytest.mark.parametrize("use_native", [pytest.param(True, id="native", marks=needs_compiler),
+                                        pytest.param(False, id="tf_ops")])
+def test_draw_tokens_is_seeded_per_group(use_native):
+    """draw_tokens repeats for a seed; with seeds [G, 2] group 2 drawn alone gives the rows it gets among 4."""
+    logits = tf.constant(np.tile(np.random.default_rng(0).normal(size=(16, 50)), (4, 1)), tf.float32)
+    seeds = tf.constant([[1, 2], [3, 4], [5, 6], [7, 8]], tf.int64)
+    position = tf.constant(3)
+    ids = sampling.draw_tokens(logits, 1.5, seeds, position, use_native).numpy()
+    np.testing.assert_array_equal(sampling.draw_tokens(logits, 1.5, seeds, position, use_native).numpy(), ids)
+    alone = sampling.draw_tokens(logits[32:48], 1.5, seeds[2:3], position, use_native).numpy()
+    np.testing.assert_array_equal(alone, ids[32:48])
+    assert not np.array_equal(ids[16:32], ids[32:48])  # same logits, own seeds: own draws
+    other = sampling.draw_tokens(logits, 1.5, seeds + 100, position, use_native).numpy()
+    assert not np.array_equal(other, ids)
+
+
+def sampling_ops(gan):
+    seed = gan.next_seed()
+    return op_types(gan._sample.get_concrete_function(tf.constant([1.0] * gan.cfg.seq_len), seed).graph)
+
+
+@needs_compiler
+def test_compiled_sampling_uses_the_op():
+    """LeakGAN's sampling step draws with the native op (inside its while loops)."""
+    gan = LeakGAN(tiny_config())
+    ids = gan.generate(10, 1.0)
+    assert ids.shape == (10, gan.cfg.seq_len) and ids.min() >= 0 and ids.max() < gan.cfg.vocab_size
+    assert OP in sampling_ops(gan)
+
+
+def test_xla_sampling_does_not_use_the_op():
+    """With xla_phases=("sampling",) the step holds no native op and still generates."""
+    gan = LeakGAN(tiny_config(xla_phases=("sampling",)))
+    ids = gan.generate(10, 1.0)  # XLA with the op inside would fail here
+    assert ids.shape == (10, gan.cfg.seq_len) and ids.min() >= 0 and ids.max() < gan.cfg.vocab_size
+    assert OP not in sampling_ops(gan)
+
+
+def test_an_export_draws_without_the_op_as_sample_seeded(tmp_path):
+    """The SavedModel does not name the op, and its generate gives gan.sample_seeded's rows."""
+    from leakgan_tf.export import export
+    gan = LeakGAN(tiny_config())
+    path = export(gan, tmp_path / "export")
+    assert OP.encode() not in (path / "saved_model.pb").read_bytes()
+    expected = gan.sample_seeded(11, 1.5, 5)
+    loaded = tf.saved_model.load(str(path))
+    got = loaded.signatures["generate"](num=tf.constant(11), beta=tf.constant(1.5), seed=tf.constant(5, tf.int64))
+    assert expected.shape == (11, gan.cfg.seq_len)
+    np.testing.assert_array_equal(got["ids"].numpy(), expected)
+
+
+@needs_compiler
+@pytest.mark.parametrize("uniforms", [np.zeros(4), np.zeros((3, 1)), np.zeros(())], ids=["N+1", "N,1", "scalar"])
+def test_the_op_rejects_mismatched_shapes(uniforms):
+    """Uniforms not of shape [N] are an InvalidArgumentError."""
+    op = native.sample_categorical()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="uniforms"):
+        op(tf.zeros([3, 5]), tf.constant(1.0), tf.constant(uniforms, tf.float64))
