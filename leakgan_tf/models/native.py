@@ -60,8 +60,8 @@ def compile_command(output: Path, cxx: str) -> list[str]:
 def library_path(cxx: str, environ: Mapping[str, str] = os.environ) -> Path:
     """Where the library built from these sources by `cxx` for this TensorFlow lives."""
     key = hashlib.sha256()
-    for part in (*(source.read_bytes() for source in SOURCES), cxx.encode(), tf.__version__.encode(), tf.sysconfig.get_lib().encode(),
-                 " ".join(compile_command(Path("out"), cxx)).encode()):
+    for part in (*(source.read_bytes() for source in SOURCES), cxx.encode(), tf.__version__.encode(),
+                 tf.sysconfig.get_lib().encode(), " ".join(compile_command(Path("out"), cxx)).encode()):
         key.update(part + b"\0")
     return cache_dir(environ) / f"leakgan_ops-{key.hexdigest()[:16]}.so"
 
