@@ -111,6 +111,7 @@ class LeakGAN:
         self.discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
         self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
         self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
+        self.prob_real = tf.function(self.discriminator.prob_real)  # P(real) [N] of tokens [N, T], compiled
         self._nll_batch = tf.function(lambda x, beta: -tf.reduce_mean(self.generator.teacher_forced(x, beta=beta)
                                                                        .log_probs))
 

@@ -192,7 +192,7 @@ class Trainer:
 
     def discriminator_accuracy(self, positives: np.ndarray, negatives: np.ndarray,
                                limit: int = 1024) -> tuple[float, float]:
-        probs = lambda x: self.gan.discriminator.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
+        probs = lambda x: self.gan.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
         return float(np.mean(probs(positives) > 0.5)), float(np.mean(probs(negatives) <= 0.5))
 
     def mle_epoch(self, tokens: np.ndarray, where: str, call_index: int = 0) -> tuple[float, float]:

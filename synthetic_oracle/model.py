@@ -132,9 +132,9 @@ class OracleLSTM(keras.Model):
         return total
 
     @tf.function
-    def _sample(self, seed, batch, length):
+    def _sample(self, seed, batch, length, draw=None):
         """int32 [batch, length] sampled at temperature 1 (spec §8: multinomial over
-        softmax(logits)); step t uses seed fold_in(seed, t)."""
+        softmax(logits)); step t uses seed fold_in(seed, t). draw: see generate."""
         table, u = self._packed()
         h = c = tf.zeros([batch, self.hidden_dim])
         x = tf.broadcast_to(table[0], [batch, 4 * self.hidden_dim])
@@ -142,21 +142,24 @@ class OracleLSTM(keras.Model):
         for t in range(length):
             h, c = self._cell(x, h, c, u)
             logits = tf.matmul(h, self.Wo) + self.bo
-            token = sample_softmax(logits, tf.random.experimental.stateless_fold_in(seed, t), self._block)
+            step_seed = tf.random.experimental.stateless_fold_in(seed, t)
+            token = sample_softmax(logits, step_seed, self._block) if draw is None else draw(logits, step_seed)
             out.append(token)
             x = tf.gather(table, token)
         return tf.stack(out, 1)
 
     # ------------------------------------------------------------------ public API
-    def generate(self, num, length, seed, batch_size=GENERATE_BATCH):
+    def generate(self, num, length, seed, batch_size=GENERATE_BATCH, draw=None):
         """np.int32 [num, length] of oracle samples. Batch k uses seed
-        fold_in(seed, k): the same (seed, batch_size) gives the same samples."""
+        fold_in(seed, k): the same (seed, batch_size, draw) gives the same samples.
+        draw: another exact sampler (logits [B, V], seed [2]) -> int32 [B] to use
+        instead of sample_softmax (one function object: each new one retraces)."""
         num, length = int(num), int(length)
         if num < 1 or length < 1:
             raise OracleError(f"cannot generate {num} samples of length {length}; both must be positive")
         base = seed_tensor(seed)
         batch = min(int(batch_size), num)
-        chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, k), batch, length).numpy()
+        chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, k), batch, length, draw).numpy()
                   for k in range(-(-num // batch))]
         return np.concatenate(chunks)[:num]
 

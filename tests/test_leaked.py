@@ -1,11 +1,15 @@
-"""The exact incremental leaked-feature path equals the plain recomputation."""
+"""The exact incremental leaked-feature path equals the plain recomputation; its
+native free-running state ops (prefix_features.cc) equal its TensorFlow ops bit for bit."""
+import os
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.models import Discriminator
+from leakgan_tf.models import Discriminator, native
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 from tests.helpers import tiny_config
 
@@ -59,3 +63,70 @@ def test_prefix_states_take_a_symbolic_position():
             if t < cfg.seq_len:
                 state = append(state, tf.constant(t), x[:, t])
         assert feature.experimental_get_tracing_count() == 1 and append.experimental_get_tracing_count() == 1
+
+
+needs_compiler = pytest.mark.skipif(
+    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
+    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native ops cannot be built here")
+
+
+def _flat_state(state):
+    """The per-filter arrays of an incremental state (done, then opened)."""
+    return [t.numpy() for t in state[2] + state[3]]
+
+
+@needs_compiler
+@pytest.mark.parametrize("preset", ["tiny", "synthetic20"])
+def test_native_state_ops_are_bit_identical_to_tensorflow_ops(preset):
+    """LeakganPrefixAppend/Pooled (and the per-token table) give exactly the TF path's
+    state and features at every position, from every starting length."""
+    cfg = tiny_config() if preset == "tiny" else make_config(preset)
+    tf.random.set_seed(2)
+    d = Discriminator(cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters)
+    x = tf.constant(np.random.default_rng(3).integers(0, cfg.vocab_size, size=(5, cfg.seq_len)), tf.int32)
+    inc = IncrementalPrefixFeatures(d)
+    for start in (0, 1, cfg.seq_len // 2):
+        states = {"tf": inc.start(x, start), "native": inc.start(x, start),
+                  "native+table": inc.with_table(inc.start(x, start), 5, 10 ** 6)}
+        assert inc._is_table(states["native+table"][0])
+        for t in range(start, cfg.seq_len):
+            features = {k: inc.feature(s, tf.constant(t), use_native=k != "tf").numpy() for k, s in states.items()}
+            states = {k: inc.append(s, tf.constant(t), x[:, t], use_native=k != "tf") for k, s in states.items()}
+            for k in ("native", "native+table"):
+                np.testing.assert_array_equal(features[k], features["tf"])
+                for a, b in zip(_flat_state(states[k]), _flat_state(states["tf"])):
+                    np.testing.assert_array_equal(a, b)
+
+
+def test_the_table_is_used_only_when_it_pays_and_fits():
+    """with_table: not for fewer appended rows than the table has, nor above TABLE_BYTES."""
+    cfg = tiny_config()
+    d = Discriminator(cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters)
+    inc = IncrementalPrefixFeatures(d)
+    state = inc.start(tf.zeros([4, cfg.seq_len], tf.int32), 0)
+    rows = cfg.vocab_size + 1
+    assert not inc._is_table(inc.with_table(state, 4, rows // 4 - 1)[0])
+    assert inc._is_table(inc.with_table(state, 4, rows // 4 + 1)[0])
+    assert not inc._is_table(inc.with_table(state, None, 10 ** 6)[0])
+    inc.TABLE_BYTES = 16
+    assert not inc._is_table(inc.with_table(state, 4, 10 ** 6)[0])
+
+
+@needs_compiler
+def test_sampling_uses_the_state_ops_unless_xla_compiles_it():
+    """The compiled sampling step names the native state ops; under XLA it does not (and still runs)."""
+    def op_types(fn, *args):
+        graph = fn.get_concrete_function(*args).graph
+        seen, todo = set(), [graph]
+        while todo:
+            g = todo.pop()
+            seen |= {op.type for op in g.get_operations()}
+            todo += [f.graph for f in g._functions.values() if hasattr(f, "graph")]
+        return seen
+
+    for xla_phases, used in (((), True), (("sampling",), False)):
+        gan = LeakGAN(tiny_config(feature_path="incremental", xla_phases=xla_phases))
+        assert gan.generate(8, 1.5).shape == (8, gan.cfg.seq_len)
+        betas = tf.constant([1.5] * gan.cfg.seq_len)
+        types = op_types(gan._sample, betas, gan.next_seed())
+        assert ("LeakganPrefixAppend" in types and "LeakganPrefixPooled" in types) == used, xla_phases

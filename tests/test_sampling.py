@@ -117,7 +117,6 @@ def test_rows_without_a_finite_distribution(draw):
 
 
 @needs_compiler
-@needs_compiler
 def test_nan_and_minus_inf_rows_agree():
     """A row of only NaN and −inf logits (no finite distribution): both paths draw the same id."""
     row = np.array([[NAN, -INF, NAN, -INF]], np.float32)
