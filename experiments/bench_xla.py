@@ -40,14 +40,17 @@ def timed_with_first(fn, repeats):
 
 
 def with_dense_d_gradient(gan, fn):
-    """fn traced with D's dense convolution gradient, as LeakGAN builds D when
-    --xla_phases names the discriminator (XLA has no kernel for the native op)."""
+    """fn traced without native ops, as LeakGAN builds its models for the phases
+    --xla_phases names (XLA has no kernel for them): D's dense convolution gradient
+    and the generator's TensorFlow sampling and prefix-state ops."""
     def traced(*inputs):
         sparse, gan.discriminator.sparse_gradient = gan.discriminator.sparse_gradient, False
+        native, gan.generator.native_sampling = gan.generator.native_sampling, False
         try:
             return fn(*inputs)
         finally:
             gan.discriminator.sparse_gradient = sparse
+            gan.generator.native_sampling = native
     return traced
 
 

@@ -78,8 +78,9 @@ class Generator:
       seq_len: T; step_size: c (T must be a multiple of c).
       prefix_features: the leaked-feature path (default: the plain recomputation).
       goal_schedule: "block" (the original) or "sliding" (paper Eq. 4); goals.py.
-      native_sampling: draw tokens with the native op where it can be had
-        (sampling.py); False inside XLA (no kernel there).
+      native_sampling: draw tokens and advance the leaked features' free-running
+        state with the native ops where they can be had (sampling.py, leaked.py);
+        False inside XLA (no kernels there).
     """
 
     def __init__(self, manager: Manager, worker: Worker, discriminator: Discriminator, seq_len: int, step_size: int,
@@ -201,7 +202,7 @@ class Generator:
         return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
                                      prefix=prefix, history=history)
 
-    def free_run(self, state, start, betas, seed, trace=None, portable=False):
+    def free_run(self, state, start, betas, seed, trace=None, portable=False, table=None):
         """Samples tokens start..T−1 (spec §4.3; §4.5 phase B) in tf.while_loops
         over the position, so the graph does not grow with T.
 
@@ -214,19 +215,22 @@ class Generator:
           trace: optional Python list; the goal used for each drawn token
             ([N, D_f], before W_ψ) is appended to it (for tests). The steps are
             then unrolled in Python (the same step function).
-          portable: draw with TensorFlow's ops even where the native sampling op
-            could run (exports, and the rows they must reproduce).
+          portable: TensorFlow's ops even where the native sampling and prefix-state
+            ops could run (exports, and the rows they must reproduce).
+          table: the prefix path's per-token terms table (leaked.with_table), when
+            the caller made it for several calls.
         Returns:
           (new tokens [N, T − start], final state). The final state's Manager,
           goal sums and prefix features stop at the last position whose
-          sub-goal steers a token (see _steering_positions).
+          sub-goal steers a token (see _steering_positions); its prefix state may
+          hold the per-token table instead of the packed kernel.
         """
         betas = tf.convert_to_tensor(betas, tf.float32)
         native = self.native_sampling and not portable
         out_weights = self.worker.output_weights()
         live = self._steering_positions()
         state = state._replace(prefix=self.prefix.with_table(state.prefix, state.last_token.shape[0],
-                                                             live - start))
+                                                             live - start, table))
         if trace is not None:
             sampled = []
             for s in range(start, self.seq_len):
@@ -319,12 +323,13 @@ class Generator:
         batch = tf.shape(tokens)[0]
         tf_out = tf.nest.map_structure(tf.stop_gradient, tf_out)
         betas = [beta] * self.seq_len
+        table = self.prefix.token_table()  # one for every prefix length (unused ones are pruned)
         out = []
         for m in range(1, self.num_blocks):
             n = m * self.step_size
             state = self.rollout_state(tokens, tf_out, n, rollout_num)
             seeds = group_seeds(tf.random.experimental.stateless_fold_in(seed, m), first_repeat, rollout_num)
-            tail, _ = self.free_run(state, n, betas, seeds)
+            tail, _ = self.free_run(state, n, betas, seeds, table=table)
             full = tf.concat([tf.tile(tokens[:, :n], [rollout_num, 1]), tail], axis=1)
             out.append(tf.reshape(full, [rollout_num, batch, self.seq_len]))
         return tf.stack(out, axis=0)

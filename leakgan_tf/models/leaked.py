@@ -73,7 +73,11 @@ class PlainPrefixFeatures:
         """The state of N sequences repeated `repeats` times: rows r·N + n."""
         return tf.tile(state, [repeats, 1])
 
-    def with_table(self, state, rows, steps):
+    def token_table(self):
+        """None: the plain path has no per-token terms."""
+        return None
+
+    def with_table(self, state, rows, steps, table=None):
         """The same state (the plain path has no per-token terms)."""
         return state
 
@@ -166,7 +170,7 @@ class IncrementalPrefixFeatures:
     # partial sums A_p[j+1] of the windows p = i−1−j still straddling the end of
     # the prefix of length i, newest first). A step touches O(h·n) values per
     # filter instead of all W windows, and adds the terms in the same order as
-    # pooled_all_prefixes (so results are bit-identical to it).
+    # pooled_all_prefixes (so, given the same per-token terms, results are bit-identical to it).
     def start(self, tokens, length):
         """State for a prefix of `length` (a Python int) known tokens of tokens [N, T]."""
         kernel = self._packed_kernel()
@@ -204,17 +208,22 @@ class IncrementalPrefixFeatures:
     def _is_table(self, terms):
         return terms.shape[0] != self.disc.emb_dim
 
-    def with_table(self, state, rows, steps):
-        """state with the table of every token's terms when `steps` appends of
-        `rows` (static) rows would multiply more rows than it has and it fits
-        TABLE_BYTES; else state. Equal up to the rounding of the matmul."""
+    def token_table(self):
+        """Every token's terms [V + 1, Σ h·n] (row 0: the padding id −1)."""
+        return tf.matmul(self.disc.embedding, self._packed_kernel())
+
+    def with_table(self, state, rows, steps, table=None):
+        """state with the table of every token's terms (`table`, or token_table())
+        when `steps` appends of `rows` (static) rows would multiply more rows than
+        it has and it fits TABLE_BYTES; else state. Equal up to the rounding of
+        the matmul (bit-identical on the CPUs measured here)."""
         kernel = state[0]
         table_rows = self.disc.embedding.shape[0]
         size = table_rows * kernel.shape[1] * 4
         if (self._is_table(kernel) or rows is None or table_rows == self.disc.emb_dim or rows * steps < table_rows
                 or size > self.TABLE_BYTES):
             return state
-        return (tf.matmul(self.disc.embedding, kernel), *state[1:])
+        return (self.token_table() if table is None else table, *state[1:])
 
     def feature(self, state, length, use_native=True):
         """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f].

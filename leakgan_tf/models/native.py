@@ -53,7 +53,10 @@ def compiler(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def compile_command(output: Path, cxx: str) -> list[str]:
-    return [cxx, "-O3", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags(), *map(str, SOURCES),
+    # -ffp-contract=off: the AVX2/AVX-512 clones do not fuse a·b + c into FMAs the baseline
+    # clone cannot, so the sampler's draws are the same on every node of a cluster
+    return [cxx, "-O3", "-ffp-contract=off", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags(),
+            *map(str, SOURCES),
             "-o", str(output), *tf.sysconfig.get_link_flags()]
 
 
@@ -132,7 +135,7 @@ def sample_categorical(environ: Mapping[str, str] = os.environ) -> Callable | No
 
 
 def prefix_ops(environ: Mapping[str, str] = os.environ) -> tuple[Callable, Callable] | None:
-    """The ops (`leakgan_prefix_append(position, contrib, done, opened, biases) ->
+    """The ops (`leakgan_prefix_append(position, terms, rows, done, opened, biases) ->
     (done, opened)`, `leakgan_prefix_pooled(length, done, opened, suffix, biases,
     seq_len) -> pooled`), or None."""
     library = _library(environ)
