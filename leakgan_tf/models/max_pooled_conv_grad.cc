@@ -21,29 +21,10 @@
 #include <functional>
 #include <vector>
 
-#include "tensorflow/core/framework/op.h"
-#include "tensorflow/core/framework/op_kernel.h"
-#include "tensorflow/core/framework/shape_inference.h"
-#include "tensorflow/core/util/work_sharder.h"
+#include "native_ops.h"
 
 namespace leakgan_tf {
 namespace {
-
-using tensorflow::OpInputList;
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::OpOutputList;
-using tensorflow::Tensor;
-using tensorflow::TensorShape;
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// One build runs everywhere: the loader picks the widest vector ISA the CPU has.
-// Whole loops are cloned (not one call per window), so their inner loops inline.
-#define LEAKGAN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LEAKGAN_CLONES
-#endif
 
 // o[i] += v * a[i] for i < n.
 inline void Axpy(float v, const float* __restrict a, float* __restrict o, int64_t n) {
@@ -279,11 +260,6 @@ class MaxPooledConvGradOp : public OpKernel {
     float* dx = dx_tensor->flat<float>().data();
     const Routes routes{win_tensor.flat<int32_t>().data(), ties_tensor.flat<int32_t>().data(),
                         share_tensor.flat<float>().data()};
-    auto* pool = c->device()->tensorflow_cpu_worker_threads();
-    auto shard = [&](int64_t total, int64_t cost_per_unit, const std::function<void(int64_t, int64_t)>& work) {
-      tensorflow::Shard(pool->num_threads, pool->workers, total, cost_per_unit, work);
-    };
-
     // Units of about equal work for the column passes: (width, first column,
     // end column) with about kUnit kernel floats each.
     constexpr int64_t kUnit = 16 * 1280;
@@ -298,23 +274,23 @@ class MaxPooledConvGradOp : public OpKernel {
     }
     const int64_t unit_count = units.size();
 
-    shard(N, 2 * F * T, [&](int64_t b0, int64_t b1) {
+    ShardRows(c, N, 2 * F * T, [&](int64_t b0, int64_t b1) {
       for (const Width& w : widths) FindRoutes(w, F, mp, dmp, b0, b1, routes);
     });
-    shard(unit_count, 2 * kUnit, [&](int64_t u0, int64_t u1) {
+    ShardRows(c, unit_count, 2 * kUnit, [&](int64_t u0, int64_t u1) {
       for (int64_t u = u0; u < u1; ++u) {
         const Width& w = widths[units[u].width];
         Transpose(w.kernel, w.window, w.n, units[u].f0, units[u].f1, w.kt);
       }
     });
     // Kernel and bias gradients, column by column.
-    shard(unit_count, N * kUnit, [&](int64_t u0, int64_t u1) {
+    ShardRows(c, unit_count, N * kUnit, [&](int64_t u0, int64_t u1) {
       std::vector<float> buffer(std::max(kUnit, max_window));  // a unit's columns
       for (int64_t u = u0; u < u1; ++u)
         KernelColumns(widths[units[u].width], N, T, E, F, xp, mp, routes, units[u].f0, units[u].f1, buffer.data());
     });
     // Input gradient, row by row.
-    shard(N, F * 16 * E, [&](int64_t b0, int64_t b1) { InputRows(widths, T, E, F, mp, routes, b0, b1, dx); });
+    ShardRows(c, N, F * 16 * E, [&](int64_t b0, int64_t b1) { InputRows(widths, T, E, F, mp, routes, b0, b1, dx); });
   }
 };
 

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 SOURCES = [Path(__file__).with_name(name)
            for name in ("max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc")]
+HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
 
@@ -63,7 +64,7 @@ def compile_command(output: Path, cxx: str) -> list[str]:
 def library_path(cxx: str, environ: Mapping[str, str] = os.environ) -> Path:
     """Where the library built from these sources by `cxx` for this TensorFlow lives."""
     key = hashlib.sha256()
-    for part in (*(source.read_bytes() for source in SOURCES), cxx.encode(), tf.__version__.encode(),
+    for part in (*(source.read_bytes() for source in (*SOURCES, HEADER)), cxx.encode(), tf.__version__.encode(),
                  tf.sysconfig.get_lib().encode(), " ".join(compile_command(Path("out"), cxx)).encode()):
         key.update(part + b"\0")
     return cache_dir(environ) / f"leakgan_ops-{key.hexdigest()[:16]}.so"

@@ -18,29 +18,13 @@
 // free-running features feed sampling, never a loss).
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
-#include "tensorflow/core/framework/op.h"
-#include "tensorflow/core/framework/op_kernel.h"
-#include "tensorflow/core/framework/shape_inference.h"
-#include "tensorflow/core/util/work_sharder.h"
+#include "native_ops.h"
 
 namespace leakgan_tf {
 namespace {
-
-using tensorflow::OpInputList;
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::OpOutputList;
-using tensorflow::Tensor;
-using tensorflow::TensorShape;
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LEAKGAN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LEAKGAN_CLONES
-#endif
 
 // tf.maximum: NaN if either is NaN.
 inline float Max(float a, float b) { return (a > b || a != a) ? a : b; }
@@ -58,9 +42,13 @@ struct Filter {
 // Widths from the done/opened lists, checked against each other and N.
 bool ReadFilters(OpKernelContext* c, int64_t* N, std::vector<Filter>* filters, int64_t* total_n) {
   OpInputList done, opened, biases;
-  if (!c->input_list("done", &done).ok() || !c->input_list("opened", &opened).ok() ||
-      !c->input_list("biases", &biases).ok())
-    return false;
+  for (auto [name, list] : {std::pair{"done", &done}, {"opened", &opened}, {"biases", &biases}}) {
+    const auto status = c->input_list(name, list);
+    if (!status.ok()) {
+      c->CtxFailure(status);
+      return false;
+    }
+  }
   *N = done[0].dims() == 2 ? done[0].dim_size(0) : -1;
   *total_n = 0;
   for (int i = 0; i < done.size(); ++i) {
@@ -130,8 +118,7 @@ class PrefixAppendOp : public OpKernel {
     }
     const int64_t p = position.scalar<int32_t>()();
     const float* tp = terms.flat<float>().data();
-    auto* pool = c->device()->tensorflow_cpu_worker_threads();
-    tensorflow::Shard(pool->num_threads, pool->workers, N, 4 * width_sum, [&](int64_t r0, int64_t r1) {
+    ShardRows(c, N, 4 * width_sum, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const float* row = tp + rp[r] * width_sum;
         for (const Filter& w : filters) {
@@ -185,8 +172,7 @@ class PrefixPooledOp : public OpKernel {
     OP_REQUIRES_OK(c, c->allocate_output(0, TensorShape({N, total_n}), &pooled));
     float* out = pooled->flat<float>().data();
     const int64_t L = length.scalar<int32_t>()();
-    auto* pool = c->device()->tensorflow_cpu_worker_threads();
-    tensorflow::Shard(pool->num_threads, pool->workers, N, 16 * total_n, [&](int64_t r0, int64_t r1) {
+    ShardRows(c, N, 16 * total_n, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         float* row = out + r * total_n;
         for (const Filter& w : filters) {

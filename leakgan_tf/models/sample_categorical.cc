@@ -11,31 +11,17 @@
 //
 // Built at first use by leakgan_tf/models/native.py, with max_pooled_conv_grad.cc;
 // CPU only.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
-#include "tensorflow/core/framework/op.h"
-#include "tensorflow/core/framework/op_kernel.h"
-#include "tensorflow/core/framework/shape_inference.h"
-#include "tensorflow/core/util/work_sharder.h"
+#include "native_ops.h"
 
 namespace leakgan_tf {
 namespace {
-
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::Tensor;
-using tensorflow::TensorShape;
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LEAKGAN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LEAKGAN_CLONES
-#endif
 
 constexpr int64_t kChunk = 64;   // probabilities per partial sum
 constexpr int kLanes = 16;       // independent accumulators: one AVX-512 register
@@ -153,8 +139,7 @@ class SampleCategoricalOp : public OpKernel {
     const float s = scale.scalar<float>()();
     const double* u = uniforms.flat<double>().data();
     int32_t* ids = ids_tensor->flat<int32_t>().data();
-    auto* pool = c->device()->tensorflow_cpu_worker_threads();
-    tensorflow::Shard(pool->num_threads, pool->workers, N, 24 * V, [&](int64_t b0, int64_t b1) {
+    ShardRows(c, N, 24 * V, [&](int64_t b0, int64_t b1) {
       std::vector<float> e(V);
       std::vector<double> sums((V + kChunk - 1) / kChunk);
       for (int64_t b = b0; b < b1; ++b) {
