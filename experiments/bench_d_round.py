@@ -1,10 +1,13 @@
 """One adversarial D round of the Trainer (fresh negatives, fresh oracle positives,
-3 D epochs, the accuracy check) at the length-20 sizes, with its D batches fed
-two ways that alternate in one process: by the tf.data pipeline the Trainer used
-until 2026-12-04 and by the tensors `data.discriminator_batches` makes now.
-Both give the same batches in the same order; only the feeding differs.
+3 D epochs, the accuracy check) at the length-20 sizes, with its D steps run two
+ways that alternate in one process: one compiled call per round
+(`LeakGAN.discriminator_epochs`, the Trainer since 2026-12-04) and one call of
+`LeakGAN.discriminator_step` per batch (the Trainer before). Both make the same
+updates in the same order (tests/test_steps.py); only the calling differs.
+(Until 2026-12-04 this benchmark compared D batches fed by tf.data with batches
+fed as tensors: experiments/results/bench_d_round.json.)
 
-  python experiments/bench_d_round.py --rounds 3 --out experiments/results/bench_d_round.json
+  python experiments/bench_d_round.py --rounds 3 --out experiments/results/bench_d_round_compiled.json
 """
 import argparse
 import dataclasses
@@ -25,58 +28,53 @@ from leakgan_tf.startup import prefer_onednn  # noqa: E402
 prefer_onednn()  # as the CLIs run
 
 
-def via_tf_data(make_batches):
-    """make_batches' batches fed as the Trainer fed them until 2026-12-04: the same
-    rows, in the same order, through tf.data (batched, with prefetching)."""
-    import tensorflow as tf
+def per_step(gan):
+    """discriminator_epochs as the Trainer ran it before: one compiled call per batch."""
+    import numpy as np
 
-    def batches(*args, **kwargs):
-        tokens, labels = zip(*make_batches(*args, **kwargs))
-        ds = tf.data.Dataset.from_tensor_slices((tf.concat(tokens, 0), tf.concat(labels, 0)))
-        return ds.batch(len(tokens[0]), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return batches
+    def epochs(tokens, labels, count):
+        return np.array([gan.discriminator_step(tokens[i], labels[i])[0].numpy()
+                         for _ in range(count) for i in range(tokens.shape[0])])
+    return epochs
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per arm (after one warm-up each)")
-    parser.add_argument("--out", default=str(HERE / "results" / "bench_d_round.json"))
+    parser.add_argument("--out", default=str(HERE / "results" / "bench_d_round_compiled.json"))
     args = parser.parse_args()
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
 
     import bench_speed
 
-    from leakgan_tf import data
     from leakgan_tf.sources import OracleSource
     from leakgan_tf.train import Trainer
     from synthetic_oracle.model import OracleLSTM
 
     cfg = bench_speed.config_for(20, "incremental")
     oracle = OracleLSTM.from_seed(0, cfg.vocab_size, cfg.oracle_emb_dim, cfg.oracle_hidden_dim)
-    arms = {"tf.data": via_tf_data(data.discriminator_batches), "tensors": data.discriminator_batches}
-    seconds = {name: [] for name in arms}
     with tempfile.TemporaryDirectory() as run:
         trainer = Trainer(cfg, run, OracleSource(oracle, cfg, run), fresh=True, out=sys.stderr)
+        gan = trainer.gan
+        arms = {"per_step": per_step(gan), "compiled": gan.discriminator_epochs}
+        seconds = {name: [] for name in arms}
         full = trainer.cfg
-        try:
-            for r in range(args.rounds + 1):  # round 0: warm-up on 1,024 rows, not timed
-                trainer.cfg = dataclasses.replace(full, generated_num=1024) if r == 0 else full
-                for name, batches in arms.items():
-                    data.discriminator_batches = batches
-                    t0 = time.perf_counter()
-                    trainer.discriminator_round(r, "bench")
-                    if r:
-                        seconds[name].append(round(time.perf_counter() - t0, 2))
-                        print(f"round {r} {name:8s} {seconds[name][-1]:7.2f} s", flush=True)
-        finally:
-            data.discriminator_batches = arms["tensors"]
+        for r in range(args.rounds + 1):  # round 0: warm-up on 1,024 rows, not timed
+            trainer.cfg = dataclasses.replace(full, generated_num=1024) if r == 0 else full
+            for name, epochs in arms.items():
+                gan.discriminator_epochs = epochs  # the instance's attribute: what the Trainer calls
+                t0 = time.perf_counter()
+                trainer.discriminator_round(r, "bench")
+                if r:
+                    seconds[name].append(round(time.perf_counter() - t0, 2))
+                    print(f"round {r} {name:8s} {seconds[name][-1]:7.2f} s", flush=True)
     medians = {name: statistics.median(v) for name, v in seconds.items()}
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"), cpus=os.cpu_count(),
                   command=sys.argv, protocol=f"length 20, {cfg.num_samples} negatives and positives, "
                   f"{cfg.d_epochs} D epochs per round; arms alternate in one process",
                   seconds=seconds, medians=medians,
-                  speedup=round(medians["tf.data"] / medians["tensors"], 3))
+                  speedup=round(medians["per_step"] / medians["compiled"], 3))
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1))

@@ -76,7 +76,8 @@ PHASE_DEFINITIONS = {
     "mle_epoch": "156 batches of 64 (Worker MLE + Manager pretraining). Original: its pre_train_epoch over oracle "
                  "samples; ours: LeakGAN.pretrain_step (bench_speed.phase_work).",
     "d_epoch": "312 Adam steps of D on batches of 64. Original: its D loop over its Dis_dataloader; ours: "
-               "LeakGAN.discriminator_step (bench_speed.phase_work).",
+               "LeakGAN.discriminator_epochs, the steps in one compiled call as the Trainer runs them "
+               "(bench_speed.phase_work).",
     "adversarial_step": "seconds per G step (mean of g_steps_per_timing steps): sample a batch (train=1), 4 × 4 "
                         "rollouts, D rewards, Manager and Worker update. Original: generate, its get_reward, one "
                         "session run of both updates; ours: LeakGAN.adversarial_step.",

@@ -446,9 +446,11 @@ def phase_work(cfg, gan, oracle, fraction=1.0):
         for i in range(n_mle):
             gan.pretrain_step(x_batches[i % batches])
 
-    def d_epoch():
-        for i in range(n_d):
-            gan.discriminator_step(x_batches[i % batches], labels)
+    d_tokens = tf.stack([x_batches[i % batches] for i in range(n_d)])
+    d_labels = tf.stack([labels] * n_d)
+
+    def d_epoch():  # as the Trainer's D rounds run their epochs: one compiled call
+        gan.discriminator_epochs(d_tokens, d_labels, 1)
 
     def nll_eval():
         oracle.nll(gan.generate(gen_rows, cfg.eval_beta))

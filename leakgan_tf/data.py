@@ -47,9 +47,10 @@ def write_int_sequences(path: str | os.PathLike, array: np.ndarray) -> None:
 
 
 def discriminator_batches(positives: np.ndarray, negatives: np.ndarray, batch_size: int,
-                          seed: int) -> list[tuple[tf.Tensor, tf.Tensor]]:
-    """Shuffled batches (tokens int32 [batch, T], labels int32 [batch]) with
-    real = 1, fake = 0, as tensors made once and reused by every D epoch.
+                          seed: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Shuffled batches, tokens int32 [S, batch, T] and labels int32 [S, batch]
+    with real = 1, fake = 0, as tensors made once and reused by every D epoch
+    (LeakGAN.discriminator_epochs runs them in one compiled call).
 
     Like the original loader (spec §7.3): positives and negatives are pooled,
     permuted with numpy (np.random.default_rng(seed), repeatable) and truncated
@@ -71,5 +72,5 @@ def discriminator_batches(positives: np.ndarray, negatives: np.ndarray, batch_si
         raise UserError(f"{len(tokens)} discriminator examples are fewer than one batch of {batch_size}; "
                         f"use more samples or a smaller batch size")
     order = np.random.default_rng(seed).permutation(len(tokens))[:n]
-    splits = n // batch_size
-    return list(zip(tf.split(tf.constant(tokens[order]), splits), tf.split(tf.constant(labels[order]), splits)))
+    shape = [n // batch_size, batch_size]
+    return tf.constant(tokens[order].reshape(shape + [-1])), tf.constant(labels[order].reshape(shape))

@@ -174,12 +174,9 @@ class Trainer:
         t0 = time.time()
         negatives = gan.generate(cfg.num_samples, cfg.eval_beta)
         positives = self.source.positives(cfg.num_samples, seed=gan.next_numpy_seed())
-        batches = data.discriminator_batches(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
-        losses = []
-        for _ in range(cfg.d_epochs):
-            for tokens, labels in batches:
-                losses.append(gan.discriminator_step(tokens, labels)[0])
-        loss = float(np.mean(losses)) if losses else float("nan")
+        tokens, labels = data.discriminator_batches(positives, negatives, cfg.batch_size, seed=gan.next_numpy_seed())
+        losses = gan.discriminator_epochs(tokens, labels, cfg.d_epochs) if cfg.d_epochs else []
+        loss = float(np.mean(losses)) if len(losses) else float("nan")
         self._check_finite(f"{tag} D round {step}", discriminator_loss=loss)
         acc_real, acc_fake = self.discriminator_accuracy(positives, negatives)
         seconds = time.time() - t0

@@ -86,10 +86,9 @@ def test_discriminator_batches():
     pos, neg = rng.integers(0, 50, (13, 6)), rng.integers(50, 100, (9, 6))   # real ids < 50
     runs = []
     for seed in (4, 4, 5):
-        batches = list(data.discriminator_batches(pos, neg, 4, seed=seed))
-        assert len(batches) == 5                                              # 22 -> 20 examples
-        x = np.concatenate([b[0].numpy() for b in batches])
-        y = np.concatenate([b[1].numpy() for b in batches])
+        tokens, labels = data.discriminator_batches(pos, neg, 4, seed=seed)
+        assert tokens.shape == (5, 4, 6) and labels.shape == (5, 4)          # 22 -> 20 examples
+        x, y = tokens.numpy().reshape(20, 6), labels.numpy().reshape(20)
         assert x.dtype == np.int32 and y.dtype == np.int32 and x.shape == (20, 6) and y.shape == (20,)
         np.testing.assert_array_equal(y, (x[:, 0] < 50).astype(np.int32))    # real = 1, fake = 0
         runs.append(x)

@@ -2,8 +2,10 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN
 from tests.helpers import tiny_config
 
@@ -58,3 +60,24 @@ def test_xla_pretrain_step_matches_plain_tf_function():
         np.testing.assert_allclose([float(v) for v in a], [float(v) for v in b], rtol=1e-4, atol=1e-6)
     for u, v in zip(with_xla.worker.weights, without.worker.weights):
         np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("sizes", ["tiny", "length 20"])
+def test_discriminator_epochs_equal_the_same_steps_called_one_by_one(sizes):
+    """One compiled call of `epochs` passes (the Trainer's D rounds) gives the same
+    losses, weights and Adam state as the steps called one at a time, bit for bit."""
+    cfg = tiny_config() if sizes == "tiny" else make_config("synthetic20", xla_phases=())
+    rng = np.random.default_rng(2)
+    steps = 3
+    tokens = tf.constant(rng.integers(0, cfg.vocab_size, (steps, cfg.batch_size, cfg.seq_len)), tf.int32)
+    labels = tf.constant(rng.integers(0, 2, (steps, cfg.batch_size)), tf.int32)
+    one_by_one, compiled = LeakGAN(cfg), LeakGAN(cfg)
+    expected = [float(one_by_one.discriminator_step(tokens[i % steps], labels[i % steps])[0])
+                for i in range(2 * steps)]
+    losses = compiled.discriminator_epochs(tokens, labels, 2)
+    assert losses.dtype == np.float32 and losses.shape == (2 * steps,)
+    np.testing.assert_array_equal(losses, np.float32(expected))
+    state = lambda gan: gan.discriminator.weights + gan.optimizers["discriminator"].variables  # noqa: E731
+    for a, b in zip(state(one_by_one), state(compiled)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
+    assert int(compiled.optimizers["discriminator"].iterations) == 2 * steps
