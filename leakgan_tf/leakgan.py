@@ -82,7 +82,10 @@ class LeakGAN:
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
-            compute_dtype=cfg.compute_dtype, sparse_gradient=not xla("discriminator"), name="discriminator")
+            compute_dtype=cfg.compute_dtype, sparse_gradient=not xla("discriminator"),
+            native_forward=not any(map(xla, ("discriminator", "adversarial", "sampling", "pretrain")
+                                       if cfg.feature_path == "plain" else ("discriminator", "adversarial"))),
+            name="discriminator")
         d_f = self.discriminator.feature_dim
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
         self.worker = Worker(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.goal_size, d_f,

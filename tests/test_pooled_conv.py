@@ -1,6 +1,7 @@
-"""The discriminator's pooled convolutions with the native sparse gradient
-(leakgan_tf/models/pooled_conv.py, native.py, max_pooled_conv_grad.cc): equal to
-TensorFlow's dense gradients up to float rounding at tiny and length-20 sizes,
+"""The discriminator's pooled convolutions with the native forward and sparse gradient
+(leakgan_tf/models/pooled_conv.py, native.py, max_pooled_conv.cc,
+max_pooled_conv_grad.cc): equal to TensorFlow's convolutions and dense gradients
+up to float rounding at tiny and length-20 sizes,
 exact ties included; used by the D step unless XLA compiles it; and without the
 op (switched off, no compiler, a failing build) training still runs, with a
 one-line note when the op was wanted."""
@@ -20,7 +21,7 @@ from leakgan_tf.models import native
 from leakgan_tf.models.discriminator import PAD_ID, Discriminator
 from tests.helpers import tiny_config
 
-OP = "LeakganMaxPooledConvGrad"
+OP, FORWARD = "LeakganMaxPooledConvGrad", "LeakganMaxPooledConv"
 needs_compiler = pytest.mark.skipif(
     os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
     reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native op cannot be built here")
@@ -56,12 +57,38 @@ def test_sparse_gradient_equals_dense(batch, length, emb, widths, counts, vocab)
     tokens, labels = tf.constant(tokens, tf.int32), tf.constant(rng.integers(0, 2, batch), tf.int32)
     dense_loss, dense, names, dense_ops = loss_gradients(False, tokens, labels, widths, counts, vocab, emb)
     sparse_loss, sparse, _, sparse_ops = loss_gradients(True, tokens, labels, widths, counts, vocab, emb)
-    assert OP in sparse_ops and OP not in dense_ops
-    assert sparse_loss == dense_loss  # the same forward ops
+    assert {OP, FORWARD} <= sparse_ops and not {OP, FORWARD} & dense_ops
+    np.testing.assert_allclose(sparse_loss, dense_loss, rtol=1e-6)  # forwards equal up to float rounding
     for name, a, b in zip(names, sparse, dense):
         scale = float(np.abs(b).max())
         assert scale > 0, name
         np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * max(scale, 1.0), err_msg=name)
+
+
+@needs_compiler
+@pytest.mark.parametrize("batch,length,emb,widths,counts", [
+    (4, 8, 5, (1, 2, 3, 8), (3, 4, 2, 3)),                        # tiny
+    (7, 9, 3, (1, 4, 9), (17, 33, 48)),                           # rows and filters off the tile sizes
+    (64, 20, 64, SYNTHETIC20_FILTERS, SYNTHETIC20_COUNTS),        # the length-20 discriminator
+    (0, 20, 64, (2, 20), (5, 7)),                                 # no rows
+])
+def test_native_forward_equals_tensorflows_convolutions(batch, length, emb, widths, counts):
+    from leakgan_tf.models.pooled_conv import relus
+    rng = np.random.default_rng(length + emb)
+    x = tf.constant(rng.normal(size=(batch, length, emb)), tf.float32)
+    kernels = [tf.constant(rng.normal(0, 0.1, (h, emb, n)), tf.float32) for h, n in zip(widths, counts)]
+    biases = [tf.constant(rng.normal(0, 0.1, n), tf.float32) for n in counts]
+    zs, m = native.max_pooled_conv()(x, kernels, biases)
+    assert [z.shape for z in zs] == [(batch, length - h + 1, n) for h, n in zip(widths, counts)]
+    assert m.shape == (batch, sum(counts))
+    if not batch:
+        return  # (TensorFlow's convolution cannot take zero rows)
+    for z, want in zip(zs, relus(x, kernels, biases)):
+        scale = max(1.0, float(np.abs(want.numpy()).max(initial=0.0)))
+        np.testing.assert_allclose(z.numpy(), want.numpy(), rtol=0, atol=2e-6 * scale)
+        assert (z.numpy() >= 0).all()
+    # m is exactly the max over time of the op's own ReLU outputs (the gradient op relies on it)
+    np.testing.assert_array_equal(m.numpy(), tf.concat([tf.reduce_max(z, axis=1) for z in zs], -1).numpy())
 
 
 @needs_compiler
@@ -112,7 +139,7 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         graph = gan.discriminator_step.get_concrete_function(tokens, labels).graph
         ops = {op.type for f in [graph, *[graph._functions[n].graph for n in graph._functions
                                           if hasattr(graph._functions[n], "graph")]] for op in f.get_operations()}
-        assert (OP in ops) == used, xla_phases
+        assert (OP in ops) == used and (FORWARD in ops) == used, xla_phases
 
 
 @needs_compiler
@@ -124,7 +151,7 @@ def test_an_export_does_not_name_the_op(tmp_path):
     gan = LeakGAN(tiny_config(feature_path="plain"))
     graph = export(gan, tmp_path / "export") / "saved_model.pb"
     assert b"IdentityN" in graph.read_bytes()  # the custom-gradient forward was traced
-    assert OP.encode() not in graph.read_bytes()
+    assert OP.encode() not in graph.read_bytes() and FORWARD.encode() not in graph.read_bytes()
 
 
 def run_d_step(tmp_path, **env):

@@ -30,14 +30,17 @@ class Discriminator(keras.Model):
         mixed precision; weights, features and logits stay float32).
       sparse_gradient: the pooled convolutions' gradient by the native op where
         it can be had (pooled_conv.py); False inside XLA-compiled steps.
+      native_forward: with the sparse gradient, their forward by the native op
+        too; False where any XLA-compiled step computes D's features.
     """
 
     def __init__(self, vocab_size: int, seq_len: int, emb_dim: int, filter_sizes: Sequence[int],
                  num_filters: Sequence[int], dropout_keep_prob: float = 1.0, l2_reg_lambda: float = 0.0,
-                 compute_dtype: str = "float32", sparse_gradient: bool = True, **kwargs):
+                 compute_dtype: str = "float32", sparse_gradient: bool = True, native_forward: bool = True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.compute_dtype_ = tf.as_dtype(compute_dtype)
-        self.sparse_gradient = sparse_gradient
+        self.sparse_gradient, self.native_forward = sparse_gradient, native_forward
         pairs = list(zip(filter_sizes, num_filters))
         if any(h > seq_len for h, _ in pairs):
             raise ValueError(f"filter widths {filter_sizes} must not exceed the sequence length {seq_len}")
@@ -70,11 +73,13 @@ class Discriminator(keras.Model):
         """tokens int [N, T] (PAD_ID allowed) -> [N, T, E_d]."""
         return tf.gather(self.embedding, tokens - PAD_ID)
 
-    def pooled(self, tokens: tf.Tensor) -> tf.Tensor:
-        """Max-over-time conv features before the highway: [N, D_f]."""
+    def pooled(self, tokens: tf.Tensor, native: bool = True) -> tf.Tensor:
+        """Max-over-time conv features before the highway: [N, D_f]; native=False:
+        TensorFlow's ops only (a graph a SavedModel keeps)."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         return pooled_conv.pooled(low(self.embed(tokens)), [low(k) for k in self.conv_kernels],
-                                  [low(b) for b in self.conv_biases], self.sparse_gradient)
+                                  [low(b) for b in self.conv_biases], self.sparse_gradient,
+                                  self.native_forward and native)
 
     def highway(self, pooled: tf.Tensor) -> tf.Tensor:
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
@@ -84,9 +89,9 @@ class Discriminator(keras.Model):
         g = tf.nn.relu(matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
         return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
-    def features(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]."""
-        f = self.highway(self.pooled(tokens))
+    def features(self, tokens: tf.Tensor, training: bool = False, native: bool = True) -> tf.Tensor:
+        """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]; native: see pooled."""
+        f = self.highway(self.pooled(tokens, native))
         if training and self.dropout_keep_prob < 1.0:
             f = tf.nn.dropout(f, rate=1.0 - self.dropout_keep_prob)
         return f

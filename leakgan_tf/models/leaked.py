@@ -59,9 +59,9 @@ class PlainPrefixFeatures:
         return pad_after(tokens, length)
 
     def feature(self, state, length, use_native=True):
-        """Feature of the current prefix: [N, D_f]."""
-        del length, use_native
-        return self.disc.features(state)
+        """Feature of the current prefix: [N, D_f] (use_native=False: TensorFlow's ops only)."""
+        del length
+        return self.disc.features(state, native=use_native)
 
     def append(self, state, position, token, use_native=True):
         """Writes token [N] at `position` (an int or int32 scalar tensor)."""

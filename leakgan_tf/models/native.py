@@ -1,7 +1,8 @@
-"""leakgan_tf's native ops, one library built from three sources:
+"""leakgan_tf's native ops, one library built from four sources:
 
-- `LeakganMaxPooledConvGrad` (max_pooled_conv_grad.cc): the discriminator's
-  convolution gradients through max-over-time pooling;
+- `LeakganMaxPooledConv` (max_pooled_conv.cc): the discriminator's pooled
+  convolution features (forward), and `LeakganMaxPooledConvGrad`
+  (max_pooled_conv_grad.cc): their gradients through max-over-time pooling;
 - `LeakganSampleCategorical` (sample_categorical.cc): one token per row of
   softmax(β · logits) by inverse transform sampling (models/sampling.py);
 - `LeakganPrefixAppend`, `LeakganPrefixPooled` (prefix_features.cc): the
@@ -13,7 +14,7 @@ system's C++ compiler (`$CXX`, default `c++`; about 15 s), cached in
 the sources, the compiler and the TensorFlow build, and loaded once per process.
 Where it cannot be had (no compiler, a failed build, a GPU machine: the ops have
 CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), the accessors return None and
-TensorFlow's ops run instead: the discriminator's dense convolution gradients,
+TensorFlow's ops run instead: the discriminator's convolutions and their dense gradients,
 `sampling.inverse_cdf`, leaked.py's state updates; equal up to float rounding
 (the prefix features bit-identical), slower.
 """
@@ -30,7 +31,7 @@ from pathlib import Path
 import tensorflow as tf
 
 SOURCES = [Path(__file__).with_name(name)
-           for name in ("max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc")]
+           for name in ("max_pooled_conv.cc", "max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc")]
 HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
@@ -119,6 +120,12 @@ def _library(environ: Mapping[str, str]):
                 tf.no_gradient(name)  # they feed sampling only
         _loaded["library"] = library
     return _loaded["library"]
+
+
+def max_pooled_conv(environ: Mapping[str, str] = os.environ) -> Callable | None:
+    """The op `leakgan_max_pooled_conv(x, kernels, biases) -> (relus, m)`, or None."""
+    library = _library(environ)
+    return None if library is None else library.leakgan_max_pooled_conv
 
 
 def max_pooled_conv_grad(environ: Mapping[str, str] = os.environ) -> Callable | None:

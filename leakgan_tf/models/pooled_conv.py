@@ -1,5 +1,9 @@
 """The discriminator's pooled convolution features (spec §3): one VALID convolution
-per filter width, ReLU, max over time, concatenated. Two gradients of one forward:
+per filter width, ReLU, max over time, concatenated. Two forwards: TensorFlow's
+convolutions (`relus`), or where the native library can be had, its op for all
+widths at once (`LeakganMaxPooledConv`, max_pooled_conv.cc: each width one GEMM
+over windows read in place), equal up to float rounding. Two gradients of one
+forward:
 
 - dense: TensorFlow's convolution gradients (`ops.conv1d_valid`), which also
   multiply the zeros the max gives every position but its maximum;
@@ -30,24 +34,28 @@ def gradient_op(sparse_gradient: bool, dtype: tf.DType):
 
 
 def pooled(x: tf.Tensor, kernels: Sequence[tf.Tensor], biases: Sequence[tf.Tensor],
-           sparse_gradient: bool = True) -> tf.Tensor:
+           sparse_gradient: bool = True, native_forward: bool = True) -> tf.Tensor:
     """Max-over-time features [N, Σ n_i] of x [N, T, E] (kernels [h_i, E, n_i],
     biases [n_i]). `sparse_gradient` uses the native gradient where `gradient_op`
-    has it; pass False inside XLA (no kernel there)."""
+    has it, and with it `native_forward` the native forward; pass False inside
+    XLA (no kernels there) and, for the forward, in graphs a SavedModel keeps."""
     op = gradient_op(sparse_gradient, x.dtype)
     if op is None:
         return tf.concat([tf.reduce_max(z, axis=1) for z in relus(x, kernels, biases)], axis=-1)
     # Tensors, not variables: the gradient reaches a variable through its read.
     tensors = [tf.convert_to_tensor(v) for v in (x, *kernels, *biases)]
-    return _sparse(op, len(kernels))(*tensors)
+    return _sparse(op, native.max_pooled_conv() if native_forward else None, len(kernels))(*tensors)
 
 
-def _sparse(op, widths: int):
+def _sparse(op, forward, widths: int):
     @tf.custom_gradient
     def features(x, *kernels_and_biases):
         kernels, biases = kernels_and_biases[:widths], kernels_and_biases[widths:]
-        zs = relus(x, kernels, biases)
-        m = tf.concat([tf.reduce_max(z, axis=1) for z in zs], axis=-1)
+        if forward is None:
+            zs = relus(x, kernels, biases)
+            m = tf.concat([tf.reduce_max(z, axis=1) for z in zs], axis=-1)
+        else:
+            zs, m = forward(x, kernels, biases)
 
         def grad(dm):
             dx, dkernels, dbiases = op(x, kernels, zs, m, dm)
