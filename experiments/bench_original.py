@@ -549,6 +549,8 @@ class OursSide:
         import dataclasses
         trainer, it = self.trainer, self._iteration
         self._iteration += 1
+        if it == 0:  # the warm-up: also trace the sampler for the last chunk of a full round (9,984 = 9·1,024 + 768)
+            self.gan.generate(self.cfg.num_samples, self.cfg.eval_beta)
         trainer.adversarial_generator_step(it)
         t0 = time.perf_counter()
         full = trainer.cfg

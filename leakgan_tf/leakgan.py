@@ -13,6 +13,7 @@ run continues the same random stream.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import keras
@@ -28,6 +29,25 @@ from leakgan_tf.optimizers import adam
 
 if TYPE_CHECKING:
     from leakgan_tf.config import Config
+
+
+@contextlib.contextmanager
+def _without_remapper():
+    """Function calls made inside run without grappler's remapper (TensorFlow reads
+    the grappler options at each call, instantiating a function once per setting).
+
+    The remapper's only change to a D step is to fuse the highway's and the
+    classifier's MatMul + bias (+ ReLU / sigmoid) into `_FusedMatMul`. Inside the
+    D epochs' while loop that made a length-20 D epoch about 9% slower on the
+    2-core AVX-512 machine (in-process alternation, docs/performance.md "Where
+    the savings come from", item 8); a step called alone is as fast either way,
+    and D steps run without it in both forms so that they stay bit-identical."""
+    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 _MULTIWORKER: list[tf.distribute.Strategy] = []  # the process's one MultiWorkerMirroredStrategy
@@ -111,7 +131,7 @@ class LeakGAN:
             opt.build(self._variables(name))
         self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
         self._sample_seeded = None  # built on first use (leakgan_tf.sample)
-        self.discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
+        self._discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
         self._discriminator_epochs = tf.function(self._discriminator_epochs_fn, jit_compile=xla("discriminator"))
         self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
         self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
@@ -195,6 +215,12 @@ class LeakGAN:
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
         return self._replicated(step, tokens, labels)
 
+    def discriminator_step(self, tokens: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """One D update on tokens int32 [B, T], labels int32 [B] (1 = real) ->
+        (loss, accuracy), float32 scalars."""
+        with _without_remapper():
+            return self._discriminator_step(tokens, labels)
+
     def discriminator_epochs(self, tokens: tf.Tensor, labels: tf.Tensor, epochs: int) -> np.ndarray:
         """`epochs` passes of discriminator_step over the batches tokens int32 [S, B, T],
         labels int32 [S, B], in order, as one compiled call; returns every step's
@@ -204,7 +230,8 @@ class LeakGAN:
         # One trace for any number of batches (a warm-up on a few traces the full round's).
         specs = [tf.TensorSpec([None, *x.shape[1:]], tf.int32) for x in (tokens, labels)]
         run = self._discriminator_epochs.get_concrete_function(*specs, int(epochs))
-        return run(tokens, labels).numpy()
+        with _without_remapper():
+            return run(tokens, labels).numpy()
 
     def _discriminator_epochs_fn(self, tokens, labels, epochs):
         steps = tf.shape(tokens)[0]
@@ -288,16 +315,16 @@ class LeakGAN:
         return float(np.mean(values))
 
     # ------------------------------------------------------------------ sampling
-    def _sample_fn(self, betas, seed):
-        """sample_batch rows as groups of B rows, group g drawn with the seed
-        fold_in(seed, g) (generator.group_seeds); under a strategy replica r draws
-        the contiguous groups r·G/R … and the shares are gathered in replica order,
-        so the rows are those of one device up to the float rounding of logits
-        computed in smaller batches (docs/distributed.md)."""
-        groups = self.cfg.sample_batch // self.cfg.batch_size
+    def _sample_fn(self, betas, seed, groups):
+        """groups · B rows (groups ≤ sample_batch / B; one trace per count) as
+        groups of B rows, group g drawn with the seed fold_in(seed, g)
+        (generator.group_seeds); under a strategy replica r draws the contiguous
+        groups r·G/R … and the shares are gathered in replica order, so the rows
+        are those of one device up to the float rounding of logits computed in
+        smaller batches (docs/distributed.md)."""
         betas = tf.unstack(betas)
         if self.replicas == 1:
-            return self.generator.sample(self.cfg.sample_batch, betas, group_seeds(seed, 0, groups))
+            return self.generator.sample(groups * self.cfg.batch_size, betas, group_seeds(seed, 0, groups))
         per = groups // self.replicas
 
         def share():
@@ -308,12 +335,19 @@ class LeakGAN:
 
     def generate(self, num: int, beta: float) -> np.ndarray:
         """num sequences (int32 numpy [num, T]) at inverse temperature β, which is a
-        float or a per-position list."""
+        float or a per-position list. Drawn in chunks of sample_batch rows; the
+        last chunk only has the groups of B rows that num needs (the original's
+        9,984 negatives are 9 chunks of 1,024 and one of 768 rows at B = 64), so a
+        call traces the sampler once more for that size."""
         betas = beta if isinstance(beta, (list, tuple)) else [beta] * self.cfg.seq_len
         betas = tf.constant(betas, tf.float32)
+        full = self.cfg.sample_batch // self.cfg.batch_size
         chunks, have = [], 0
         while have < num:
-            chunks.append(self._sample(betas, self.next_seed()).numpy())
+            groups = min(full, -(-(num - have) // self.cfg.batch_size))
+            if groups % self.replicas:  # every replica draws an equal share
+                groups = full
+            chunks.append(self._sample(betas, self.next_seed(), groups).numpy())
             have += len(chunks[-1])
         return np.concatenate(chunks)[:num]
 

@@ -133,5 +133,5 @@ def test_sampling_uses_the_state_ops_unless_xla_compiles_it():
         gan = LeakGAN(tiny_config(feature_path="incremental", xla_phases=xla_phases))
         assert gan.generate(8, 1.5).shape == (8, gan.cfg.seq_len)
         betas = tf.constant([1.5] * gan.cfg.seq_len)
-        types = op_types(gan._sample, betas, gan.next_seed())
+        types = op_types(gan._sample, betas, gan.next_seed(), gan.cfg.sample_batch // gan.cfg.batch_size)
         assert ("LeakganPrefixAppend" in types and "LeakganPrefixPooled" in types) == used, xla_phases

@@ -136,7 +136,7 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         gan = LeakGAN(tiny_config(xla_phases=xla_phases))
         loss, _ = gan.discriminator_step(tokens, labels)  # XLA with the op inside would fail here
         assert np.isfinite(loss.numpy())
-        graph = gan.discriminator_step.get_concrete_function(tokens, labels).graph
+        graph = gan._discriminator_step.get_concrete_function(tokens, labels).graph
         ops = {op.type for f in [graph, *[graph._functions[n].graph for n in graph._functions
                                           if hasattr(graph._functions[n], "graph")]] for op in f.get_operations()}
         assert (OP in ops) == used and (FORWARD in ops) == used, xla_phases

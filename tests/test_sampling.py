@@ -141,10 +141,26 @@ def test_draw_tokens_is_seeded_per_group(use_native):
 
 def sampling_ops(gan):
     seed = gan.next_seed()
-    return op_types(gan._sample.get_concrete_function(tf.constant([1.0] * gan.cfg.seq_len), seed).graph)
+    groups = gan.cfg.sample_batch // gan.cfg.batch_size
+    return op_types(gan._sample.get_concrete_function(tf.constant([1.0] * gan.cfg.seq_len), seed, groups).graph)
 
 
 @needs_compiler
+def test_a_short_last_chunk_draws_the_rows_of_a_full_one():
+    """generate(num) draws its last chunk with only the groups num needs (the
+    original's 9,984 negatives: 9 chunks of 1,024 rows and one of 768): those rows
+    are the first rows the full chunk would have drawn from the same seed."""
+    cfg = tiny_config(sample_batch=16)  # chunks of 4 groups of 4 rows
+    full, short = LeakGAN(cfg), LeakGAN(cfg)
+    expected = full.generate(2 * cfg.sample_batch, 1.5)
+    num = cfg.sample_batch + cfg.batch_size + 1  # two groups of the second chunk
+    got = short.generate(num, 1.5)
+    assert got.shape == (num, cfg.seq_len)
+    np.testing.assert_array_equal(got, expected[:num])
+    assert short.rng.state.numpy().tolist() == full.rng.state.numpy().tolist()  # one seed per chunk either way
+    assert (full._sample.experimental_get_tracing_count(), short._sample.experimental_get_tracing_count()) == (1, 2)
+
+
 def test_compiled_sampling_uses_the_op():
     """LeakGAN's sampling step draws with the native op (inside its while loops)."""
     gan = LeakGAN(tiny_config())

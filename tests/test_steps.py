@@ -62,6 +62,31 @@ def test_xla_pretrain_step_matches_plain_tf_function():
         np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.parametrize("before", [False, True])
+def test_d_steps_run_without_the_remapper_and_restore_the_options(before):
+    """D steps (one or a round's epochs) run with grappler's remapper off (its fused
+    MatMul made D epochs slower, docs/performance.md) and leave the options as they
+    found them."""
+    gan = LeakGAN(tiny_config())
+    x, labels = tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0], tf.int32)
+    seen, step = [], gan._discriminator_step
+
+    def recording(*args):
+        seen.append(tf.config.optimizer.get_experimental_options().get("remapping"))
+        return step(*args)
+
+    gan._discriminator_step = recording
+    tf.config.optimizer.set_experimental_options({"remapping": before})
+    try:
+        gan.discriminator_step(x, labels)
+        assert seen == [False]
+        assert tf.config.optimizer.get_experimental_options()["remapping"] is before
+        gan.discriminator_epochs(tf.stack([x, x]), tf.stack([labels, labels]), 1)
+        assert tf.config.optimizer.get_experimental_options()["remapping"] is before
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": True})
+
+
 @pytest.mark.parametrize("sizes", ["tiny", "length 20"])
 def test_discriminator_epochs_equal_the_same_steps_called_one_by_one(sizes):
     """One compiled call of `epochs` passes (the Trainer's D rounds) gives the same
