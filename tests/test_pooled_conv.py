@@ -57,7 +57,8 @@ def test_sparse_gradient_equals_dense(batch, length, emb, widths, counts, vocab)
     tokens, labels = tf.constant(tokens, tf.int32), tf.constant(rng.integers(0, 2, batch), tf.int32)
     dense_loss, dense, names, dense_ops = loss_gradients(False, tokens, labels, widths, counts, vocab, emb)
     sparse_loss, sparse, _, sparse_ops = loss_gradients(True, tokens, labels, widths, counts, vocab, emb)
-    assert {OP, FORWARD} <= sparse_ops and not {OP, FORWARD} & dense_ops
+    assert OP in sparse_ops and not {OP, FORWARD} & dense_ops
+    assert (FORWARD in sparse_ops) == native.max_pooled_conv_is_fast()  # the op's forward only where it is faster
     np.testing.assert_allclose(sparse_loss, dense_loss, rtol=1e-6)  # forwards equal up to float rounding
     for name, a, b in zip(names, sparse, dense):
         scale = float(np.abs(b).max())
@@ -72,13 +73,15 @@ def test_sparse_gradient_equals_dense(batch, length, emb, widths, counts, vocab)
     (64, 20, 64, SYNTHETIC20_FILTERS, SYNTHETIC20_COUNTS),        # the length-20 discriminator
     (0, 20, 64, (2, 20), (5, 7)),                                 # no rows
 ])
-def test_native_forward_equals_tensorflows_convolutions(batch, length, emb, widths, counts):
+@pytest.mark.parametrize("tile", ["best", "generic"])  # the AVX-512 tile where the CPU has it, the portable one
+def test_native_forward_equals_tensorflows_convolutions(batch, length, emb, widths, counts, tile, monkeypatch):
     from leakgan_tf.models.pooled_conv import relus
+    monkeypatch.setenv("LEAKGAN_TF_CONV_TILE", tile)  # read by the op at every call
     rng = np.random.default_rng(length + emb)
     x = tf.constant(rng.normal(size=(batch, length, emb)), tf.float32)
     kernels = [tf.constant(rng.normal(0, 0.1, (h, emb, n)), tf.float32) for h, n in zip(widths, counts)]
     biases = [tf.constant(rng.normal(0, 0.1, n), tf.float32) for n in counts]
-    zs, m = native.max_pooled_conv()(x, kernels, biases)
+    zs, m = native._library(os.environ).leakgan_max_pooled_conv(x, kernels, biases)  # also where it is not used
     assert [z.shape for z in zs] == [(batch, length - h + 1, n) for h, n in zip(widths, counts)]
     assert m.shape == (batch, sum(counts))
     if not batch:
@@ -139,7 +142,8 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         graph = gan._discriminator_step.get_concrete_function(tokens, labels).graph
         ops = {op.type for f in [graph, *[graph._functions[n].graph for n in graph._functions
                                           if hasattr(graph._functions[n], "graph")]] for op in f.get_operations()}
-        assert (OP in ops) == used and (FORWARD in ops) == used, xla_phases
+        assert (OP in ops) == used and (FORWARD in ops) == (used and native.max_pooled_conv_is_fast()), \
+            xla_phases
 
 
 @needs_compiler
@@ -197,3 +201,14 @@ def test_a_fresh_cache_builds_once_then_loads(tmp_path):
     assert len(built) == 1 and not list((tmp_path / "cache").glob(".*partial"))
     out, notes = run_d_step(tmp_path)
     assert out[-1] == "True" and notes == []
+
+
+@needs_compiler
+@pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="reads the CPU's flags from /proc/cpuinfo")
+def test_the_forward_op_is_used_only_where_its_avx512_tile_runs():
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    version = subprocess.run([native.compiler(), "--version"], capture_output=True, text=True).stdout
+    tile = "avx512f" in flags and "clang" not in version  # the AVX-512 tile is built by GCC only
+    assert native.max_pooled_conv_is_fast() == tile
+    assert (native.max_pooled_conv() is not None) == tile

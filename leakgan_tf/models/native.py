@@ -20,6 +20,7 @@ TensorFlow's ops run instead: the discriminator's convolutions and their dense g
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import shutil
@@ -36,7 +37,7 @@ HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
 
-_loaded: dict = {}  # "library": the loaded library or None
+_loaded: dict = {}  # "library": the loaded library or None; "path": its file; "fast_forward": a bool
 
 
 class BuildError(RuntimeError):
@@ -102,7 +103,9 @@ def _load(environ: Mapping[str, str]):
         except (OSError, BuildError) as e:
             return None, f"building them failed: {e}"
     try:
-        return tf.load_op_library(str(path)), None
+        library = tf.load_op_library(str(path))
+        _loaded["path"] = str(path)
+        return library, None
     except (tf.errors.NotFoundError, OSError) as e:
         return None, f"loading {path} failed: {e}"
 
@@ -123,9 +126,28 @@ def _library(environ: Mapping[str, str]):
 
 
 def max_pooled_conv(environ: Mapping[str, str] = os.environ) -> Callable | None:
-    """The op `leakgan_max_pooled_conv(x, kernels, biases) -> (relus, m)`, or None."""
+    """The op `leakgan_max_pooled_conv(x, kernels, biases) -> (relus, m)`, or None:
+    also where the op has no fast tile for this CPU (`max_pooled_conv_is_fast`)."""
     library = _library(environ)
-    return None if library is None else library.leakgan_max_pooled_conv
+    if library is None or not max_pooled_conv_is_fast(environ):
+        return None
+    return library.leakgan_max_pooled_conv
+
+
+def max_pooled_conv_is_fast(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the library's forward beats TensorFlow's convolution here: where its
+    AVX-512 tile runs (x86 with AVX-512, GCC). Elsewhere (an AVX2 CPU: 24x slower,
+    measured on AMD Zen 3) the forward stays TensorFlow's and only the gradient op runs."""
+    if "fast_forward" not in _loaded:
+        library = _library(environ)
+        fast = False
+        if library is not None:
+            try:
+                fast = bool(ctypes.CDLL(_loaded["path"]).LeakganMaxPooledConvFast())
+            except (OSError, AttributeError):
+                fast = False
+        _loaded["fast_forward"] = fast
+    return _loaded["fast_forward"]
 
 
 def max_pooled_conv_grad(environ: Mapping[str, str] = os.environ) -> Callable | None:
