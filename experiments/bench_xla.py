@@ -73,7 +73,8 @@ def main():
     phases = {
         "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y), 20),
         "pretrain": (f"pretrain_step (batch {batch})", gan._pretrain_step_fn, (x,), 10),
-        "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn, (betas, seed), 3),
+        "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn,
+                     (betas, seed, cfg.sample_batch // batch), 3),
         "adversarial": (f"adversarial G step (batch {batch})", gan._adversarial_step_fn,
                         (seed, tf.zeros([batch, length], tf.int32), tf.constant(0)), 3),
     }
