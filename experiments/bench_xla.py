@@ -113,6 +113,10 @@ def main():
                                    onednn_enabled=bool(_pywrap_util_port.IsMklEnabled()),
                                    loadavg_end=os.getloadavg(), seconds_per_call=results), indent=1))
     print(f"wrote {out}")
+    broken = [name for name, row in results.items() if isinstance(row.get("tf.function"), str)]
+    if broken:  # XLA may fail (reported above); the tf.function side is the product's own step
+        raise SystemExit(f"error: the tf.function step failed for {', '.join(broken)}: the benchmark no longer "
+                         f"calls it as LeakGAN does; fix its inputs in bench_xla.py")
 
 
 if __name__ == "__main__":
