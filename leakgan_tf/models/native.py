@@ -37,7 +37,7 @@ HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
 
-_loaded: dict = {}  # "library": the loaded library or None; "path": its file; "fast_forward": a bool
+_loaded: dict = {}  # "library": the loaded library or None; "fast_forward": a bool
 
 
 class BuildError(RuntimeError):
@@ -103,9 +103,7 @@ def _load(environ: Mapping[str, str]):
         except (OSError, BuildError) as e:
             return None, f"building them failed: {e}"
     try:
-        library = tf.load_op_library(str(path))
-        _loaded["path"] = str(path)
-        return library, None
+        return tf.load_op_library(str(path)), None
     except (tf.errors.NotFoundError, OSError) as e:
         return None, f"loading {path} failed: {e}"
 
@@ -139,13 +137,12 @@ def max_pooled_conv_is_fast(environ: Mapping[str, str] = os.environ) -> bool:
     AVX-512 tile runs (x86 with AVX-512, GCC). Elsewhere (an AVX2 CPU: 24x slower,
     measured on AMD Zen 3) the forward stays TensorFlow's and only the gradient op runs."""
     if "fast_forward" not in _loaded:
-        library = _library(environ)
         fast = False
-        if library is not None:
+        if _library(environ) is not None:  # the file it was loaded from, opened again to call the C function
             try:
-                fast = bool(ctypes.CDLL(_loaded["path"]).LeakganMaxPooledConvFast())
+                fast = bool(ctypes.CDLL(str(library_path(compiler(environ), environ))).LeakganMaxPooledConvFast())
             except (OSError, AttributeError):
-                fast = False
+                pass
         _loaded["fast_forward"] = fast
     return _loaded["fast_forward"]
 
