@@ -54,6 +54,55 @@ def with_dense_d_gradient(gan, fn):
     return traced
 
 
+def phase_calls(gan, cfg):
+    """{phase: (name, step function, its inputs, calls per timing)}: each compiled
+    step of `gan` as LeakGAN calls it, on random tokens of cfg's sizes."""
+    batch, length, vocab = cfg.batch_size, cfg.seq_len, cfg.vocab_size
+    x = tf.constant(np.random.default_rng(0).integers(0, vocab, size=(batch, length)), tf.int32)
+    y = tf.constant([1, 0] * (batch // 2), tf.int32)
+    betas = tf.constant([1.5] * length)
+    seed = tf.constant([1, 2], tf.int64)
+    return {
+        "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y), 20),
+        "pretrain": (f"pretrain_step (batch {batch})", gan._pretrain_step_fn, (x,), 10),
+        "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn,
+                     (betas, seed, cfg.sample_batch // batch), 3),
+        "adversarial": (f"adversarial G step (batch {batch})", gan._adversarial_step_fn,
+                        (seed, tf.zeros([batch, length], tf.int32), tf.constant(0)), 3),
+    }
+
+
+SIDES = ("tf.function", "xla")
+
+
+def time_phase(gan, fn, inputs, repeats, rounds, sides=SIDES):
+    """One phase's row: per side, the first call's seconds and the median over
+    `rounds` alternating timings of the mean of `repeats` calls (or "failed: …"),
+    and xla_speedup when both sides ran."""
+    row, steady = {}, {key: [] for key in sides}
+    compiled = {"tf.function": tf.function(fn, jit_compile=False),
+                "xla": tf.function(with_dense_d_gradient(gan, fn), jit_compile=True)}
+    call = lambda key: tf.nest.map_structure(lambda t: t.numpy(), compiled[key](*inputs))  # noqa: E731
+    for round_ in range(rounds):
+        for key in sides:
+            if isinstance(row.get(key), str):
+                continue
+            try:
+                if round_ == 0:
+                    t0 = time.perf_counter()
+                    call(key)
+                    row[key + " first call"] = round(time.perf_counter() - t0, 1)
+                steady[key].append(timed_with_first(lambda key=key: call(key), repeats)[1])
+            except Exception as e:  # noqa: BLE001  (report, don't hide, an XLA failure)
+                row[key] = f"failed: {str(e).splitlines()[0][:120]}"
+    for key, values in steady.items():
+        if values and not isinstance(row.get(key), str):
+            row[key], row[key + " rounds"] = round(statistics.median(values), 4), [round(v, 4) for v in values]
+    if all(isinstance(row.get(k), float) for k in SIDES):
+        row["xla_speedup"] = round(row["tf.function"] / row["xla"], 2)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="synthetic20")
@@ -65,45 +114,14 @@ def main():
     exit_if_doccheck(args)
     cfg = make_config(args.preset)
     gan = LeakGAN(cfg)
-    batch, length, vocab = cfg.batch_size, cfg.seq_len, cfg.vocab_size
-    x = tf.constant(np.random.default_rng(0).integers(0, vocab, size=(batch, length)), tf.int32)
-    y = tf.constant([1, 0] * (batch // 2), tf.int32)
-    betas = tf.constant([1.5] * length)
-    seed = tf.constant([1, 2], tf.int64)
-    phases = {
-        "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y), 20),
-        "pretrain": (f"pretrain_step (batch {batch})", gan._pretrain_step_fn, (x,), 10),
-        "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn,
-                     (betas, seed, cfg.sample_batch // batch), 3),
-        "adversarial": (f"adversarial G step (batch {batch})", gan._adversarial_step_fn,
-                        (seed, tf.zeros([batch, length], tf.int32), tf.constant(0)), 3),
-    }
+    calls = phase_calls(gan, cfg)
+    unknown = [p for p in args.phases.split(",") if p not in calls]
+    if unknown:
+        raise SystemExit(f"error: unknown --phases {','.join(unknown)}; choose from {','.join(calls)}")
     results = {}
     for phase in args.phases.split(","):
-        name, fn, inputs, repeats = phases[phase]
-        row, steady = {}, {"tf.function": [], "xla": []}
-        compiled = {"tf.function": tf.function(fn, jit_compile=False),
-                    "xla": tf.function(with_dense_d_gradient(gan, fn), jit_compile=True)}
-        call = lambda key, inputs=inputs, compiled=compiled: tf.nest.map_structure(  # noqa: E731
-            lambda t: t.numpy(), compiled[key](*inputs))
-        for round_ in range(args.rounds):
-            for key in ("tf.function", "xla"):
-                if isinstance(row.get(key), str):
-                    continue
-                try:
-                    if round_ == 0:
-                        t0 = time.perf_counter()
-                        call(key)
-                        row[key + " first call"] = round(time.perf_counter() - t0, 1)
-                    steady[key].append(timed_with_first(lambda key=key, call=call: call(key), repeats)[1])
-                except Exception as e:  # noqa: BLE001  (report, don't hide, an XLA failure)
-                    row[key] = f"failed: {str(e).splitlines()[0][:120]}"
-        for key, values in steady.items():
-            if values and not isinstance(row.get(key), str):
-                row[key], row[key + " rounds"] = round(statistics.median(values), 4), [round(v, 4) for v in values]
-        if all(isinstance(row.get(k), float) for k in ("xla", "tf.function")):
-            row["xla_speedup"] = round(row["tf.function"] / row["xla"], 2)
-        results[name] = row
+        name, fn, inputs, repeats = calls[phase]
+        results[name] = row = time_phase(gan, fn, inputs, repeats, args.rounds)
         print(name, row, flush=True)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +134,7 @@ def main():
     broken = [name for name, row in results.items() if isinstance(row.get("tf.function"), str)]
     if broken:  # XLA may fail (reported above); the tf.function side is the product's own step
         raise SystemExit(f"error: the tf.function step failed for {', '.join(broken)}: the benchmark no longer "
-                         f"calls it as LeakGAN does; fix its inputs in bench_xla.py")
+                         f"calls it as LeakGAN does; fix its inputs in bench_xla.py (phase_calls)")
 
 
 if __name__ == "__main__":

@@ -171,10 +171,9 @@ class Config:
             path = getattr(self, name)
             if self.dataset == "text" and path and not os.path.isfile(path):
                 raise UserError(f"--{name}={path}: file not found; set LEAKGAN_SHARED_DATA or pass an existing file")
-        unknown = set(self.xla_phases) - {"discriminator", "pretrain", "sampling", "adversarial"}
+        unknown = set(self.xla_phases) - set(XLA_PHASES)
         if unknown:
-            raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; "
-                            f"choose from discriminator, pretrain, sampling, adversarial")
+            raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; choose from {', '.join(XLA_PHASES)}")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
         if self.init_from and not (os.path.isdir(self.init_from) or os.path.isfile(self.init_from + ".index")):
@@ -189,6 +188,9 @@ class Config:
             raise UserError(f"--goal_normalize={self.goal_normalize!r} must be true or false")
         return self
 
+
+# The compiled steps --xla_phases can put under XLA (LeakGAN.__init__; experiments/bench_xla.py times each).
+XLA_PHASES = ("discriminator", "pretrain", "sampling", "adversarial")
 
 PRESETS = {
     "synthetic20": {},
