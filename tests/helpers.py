@@ -1,7 +1,21 @@
 """Tiny configurations and numpy re-derivations shared by the tests."""
+import importlib.util
+import pathlib
+
 import numpy as np
 
 from leakgan_tf.config import make_config
+
+EXPERIMENTS = pathlib.Path(__file__).resolve().parent.parent / "experiments"
+
+
+def load_experiment(name):
+    """experiments/<name>.py imported as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # The one tiny configuration of the suite, for Python tests (tiny_config) and
 # command lines (tiny_flags). Model sizes (also the oracle benchmark's

@@ -1,15 +1,12 @@
 """experiments/bench_ab.py's bookkeeping (no timing): arms parsed or refused with
 the fix, and medians taken per phase over rounds."""
 import argparse
-import importlib.util
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import load_experiment
 
-spec = importlib.util.spec_from_file_location("bench_ab", REPO_ROOT / "experiments" / "bench_ab.py")
-bench_ab = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_ab)
+bench_ab = load_experiment("bench_ab")
 
 
 def test_an_arm_is_a_name_and_environment_settings():

@@ -1,7 +1,6 @@
 """experiments/bench_original.py: the in-memory Python-2/TF1 source transform
 (spec §15) on a Python-2-style module written here, and the whole benchmark in
 --smoke mode against a checkout of the original named by $LEAKGAN_ORIGINAL_DIR."""
-import importlib.util
 import json
 import os
 import pathlib
@@ -13,18 +12,13 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.helpers import load_experiment
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "experiments" / "bench_original.py"
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_original", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
+bench = load_experiment("bench_original")
 
 # A module in the style of the original (Python 2.7, TensorFlow 1.2): integer `/`
 # on Python ints and on an int32 loop counter, the private while_loop, cPickle, flags

@@ -1,24 +1,13 @@
 """experiments/bench_speed.py's accounting (no timing): the discriminator weight
 count behind the Adam floor, and floors that grow with the work they count."""
-import importlib.util
-
 import pytest
 import tensorflow as tf
 
 from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN, num_params
-from tests.conftest import REPO_ROOT
-from tests.helpers import tiny_config
+from tests.helpers import load_experiment, tiny_config
 
-
-def load_bench_speed():
-    spec = importlib.util.spec_from_file_location("bench_speed", REPO_ROOT / "experiments" / "bench_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench_speed()
+bench = load_experiment("bench_speed")
 
 
 @pytest.mark.parametrize("preset", ["synthetic20", "synthetic40"])

@@ -1,20 +1,13 @@
 """experiments/bench_xla.py calls every compiled step as LeakGAN does: at tiny
 sizes each phase's tf.function side runs and times (no timing is asserted), and
 an XLA side that fails is reported in the row instead of stopping the benchmark."""
-import importlib.util
-import sys
-
 import pytest
 
 from leakgan_tf.config import XLA_PHASES
 from leakgan_tf.leakgan import LeakGAN
-from tests.conftest import REPO_ROOT
-from tests.helpers import tiny_config
+from tests.helpers import load_experiment, tiny_config
 
-sys.path.insert(0, str(REPO_ROOT / "experiments"))  # bench_xla imports doccheck from there
-spec = importlib.util.spec_from_file_location("bench_xla", REPO_ROOT / "experiments" / "bench_xla.py")
-bench_xla = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_xla)
+bench_xla = load_experiment("bench_xla")
 
 
 @pytest.fixture(scope="module")
