@@ -121,7 +121,7 @@ class LeakGAN:
         # Generator gradients are clipped by global norm in _apply, after the
         # cross-replica sum (Keras' own clipping would clip each replica's share).
         self.optimizers = {
-            "discriminator": adam(cfg.dis_learning_rate),
+            "discriminator": adam(cfg.dis_learning_rate, native=not xla("discriminator")),
             "pretrain_manager": adam(lr),
             "pretrain_worker": adam(lr),
             "adversarial_manager": adam(lr),

@@ -9,6 +9,30 @@ from leakgan_tf.config import make_config
 EXPERIMENTS = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 
 
+def needs_compiler():
+    """A pytest mark that skips a test where leakgan_tf's native ops cannot be built
+    (no C++ compiler, or LEAKGAN_TF_NATIVE_OPS=0); elsewhere a failed build fails it."""
+    import os
+    import shutil
+
+    import pytest
+
+    from leakgan_tf.models import native
+    return pytest.mark.skipif(
+        os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
+        reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native ops cannot be built here")
+
+
+def op_types(graph):
+    """The op types of a graph and of every function graph it holds (while-loop bodies, tf.cond branches),
+    recursively."""
+    types = {op.type for op in graph.get_operations()}
+    for f in getattr(graph, "_functions", {}).values():
+        if hasattr(f, "graph"):
+            types |= op_types(f.graph)
+    return types
+
+
 def load_experiment(name):
     """experiments/<name>.py imported as a module (the folder is not a package)."""
     spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")

@@ -1,7 +1,5 @@
 """The exact incremental leaked-feature path equals the plain recomputation; its
 native free-running state ops (prefix_features.cc) equal its TensorFlow ops bit for bit."""
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -9,9 +7,10 @@ import tensorflow as tf
 
 from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.models import Discriminator, native
+from leakgan_tf.models import Discriminator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
-from tests.helpers import tiny_config
+from tests import helpers
+from tests.helpers import op_types, tiny_config
 
 
 @pytest.mark.parametrize("preset", ["synthetic20", "synthetic40", "coco"])
@@ -65,9 +64,7 @@ def test_prefix_states_take_a_symbolic_position():
         assert feature.experimental_get_tracing_count() == 1 and append.experimental_get_tracing_count() == 1
 
 
-needs_compiler = pytest.mark.skipif(
-    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
-    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native ops cannot be built here")
+needs_compiler = helpers.needs_compiler()
 
 
 def _flat_state(state):
@@ -120,18 +117,10 @@ def test_the_table_is_used_only_when_it_pays_and_fits():
 @needs_compiler
 def test_sampling_uses_the_state_ops_unless_xla_compiles_it():
     """The compiled sampling step names the native state ops; under XLA it does not (and still runs)."""
-    def op_types(fn, *args):
-        graph = fn.get_concrete_function(*args).graph
-        seen, todo = set(), [graph]
-        while todo:
-            g = todo.pop()
-            seen |= {op.type for op in g.get_operations()}
-            todo += [f.graph for f in g._functions.values() if hasattr(f, "graph")]
-        return seen
-
     for xla_phases, used in (((), True), (("sampling",), False)):
         gan = LeakGAN(tiny_config(feature_path="incremental", xla_phases=xla_phases))
         assert gan.generate(8, 1.5).shape == (8, gan.cfg.seq_len)
         betas = tf.constant([1.5] * gan.cfg.seq_len)
-        types = op_types(gan._sample, betas, gan.next_seed(), gan.cfg.sample_batch // gan.cfg.batch_size)
+        groups = gan.cfg.sample_batch // gan.cfg.batch_size
+        types = op_types(gan._sample.get_concrete_function(betas, gan.next_seed(), groups).graph)
         assert ("LeakganPrefixAppend" in types and "LeakganPrefixPooled" in types) == used, xla_phases

@@ -6,7 +6,6 @@ exact ties included; used by the D step unless XLA compiles it; and without the
 op (switched off, no compiler, a failing build) training still runs, with a
 one-line note when the op was wanted."""
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,12 +18,11 @@ from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models import native
 from leakgan_tf.models.discriminator import PAD_ID, Discriminator
-from tests.helpers import tiny_config
+from tests import helpers
+from tests.helpers import op_types, tiny_config
 
 OP, FORWARD = "LeakganMaxPooledConvGrad", "LeakganMaxPooledConv"
-needs_compiler = pytest.mark.skipif(
-    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
-    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native op cannot be built here")
+needs_compiler = helpers.needs_compiler()
 
 
 def loss_gradients(sparse, tokens, labels, widths, counts, vocab, emb):
@@ -139,9 +137,7 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         gan = LeakGAN(tiny_config(xla_phases=xla_phases))
         loss, _ = gan.discriminator_step(tokens, labels)  # XLA with the op inside would fail here
         assert np.isfinite(loss.numpy())
-        graph = gan._discriminator_step.get_concrete_function(tokens, labels).graph
-        ops = {op.type for f in [graph, *[graph._functions[n].graph for n in graph._functions
-                                          if hasattr(graph._functions[n], "graph")]] for op in f.get_operations()}
+        ops = op_types(gan._discriminator_step.get_concrete_function(tokens, labels).graph)
         assert (OP in ops) == used and (FORWARD in ops) == (used and native.max_pooled_conv_is_fast()), \
             xla_phases
 

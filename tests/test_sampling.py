@@ -3,8 +3,6 @@ the native op and the TensorFlow ops (`inverse_cdf`) both draw the smallest k wi
 Σ_{j ≤ k} softmax(β · logits)_j > u, checked against a float64 numpy reference, by
 frequencies, and at the edges (β = 0, −inf, +inf, NaN); the seeded row groups; the op in
 the compiled sampling step, not under XLA and not in an export."""
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -12,12 +10,11 @@ import tensorflow as tf
 
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models import native, sampling
-from tests.helpers import tiny_config
+from tests import helpers
+from tests.helpers import op_types, tiny_config
 
 OP = "LeakganSampleCategorical"
-needs_compiler = pytest.mark.skipif(
-    os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
-    reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native op cannot be built here")
+needs_compiler = helpers.needs_compiler()
 INF, NAN = float("inf"), float("nan")
 
 
@@ -45,15 +42,6 @@ def reference(logits, scale, u):
     past = np.cumsum(p, 1) > u[:, None]
     last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, 1)
     return np.where(past.any(1), np.argmax(past, 1), last)
-
-
-def op_types(graph):
-    """The op types of a graph and of every function graph it holds (while-loop bodies), recursively."""
-    types = {op.type for op in graph.get_operations()}
-    for f in getattr(graph, "_functions", {}).values():
-        if hasattr(f, "graph"):
-            types |= op_types(f.graph)
-    return types
 
 
 @pytest.mark.parametrize("draw", PATHS)

@@ -1,4 +1,4 @@
-"""leakgan_tf's native ops, one library built from four sources:
+"""leakgan_tf's native ops, one library built from five sources:
 
 - `LeakganMaxPooledConv` (max_pooled_conv.cc): the discriminator's pooled
   convolution features (forward), and `LeakganMaxPooledConvGrad`
@@ -6,7 +6,9 @@
 - `LeakganSampleCategorical` (sample_categorical.cc): one token per row of
   softmax(β · logits) by inverse transform sampling (models/sampling.py);
 - `LeakganPrefixAppend`, `LeakganPrefixPooled` (prefix_features.cc): the
-  free-running state of the incremental leaked features (models/leaked.py).
+  free-running state of the incremental leaked features (models/leaked.py);
+- `LeakganApplyAdam` (apply_adam.cc): TensorFlow's ResourceApplyAdam for a
+  list of variables in one op and one pass (leakgan_tf/optimizers.py).
 
 The library is compiled at first use against the installed TensorFlow with the
 system's C++ compiler (`$CXX`, default `c++`; about 15 s), cached in
@@ -15,7 +17,8 @@ the sources, the compiler and the TensorFlow build, and loaded once per process.
 Where it cannot be had (no compiler, a failed build, a GPU machine: the ops have
 CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), the accessors return None and
 TensorFlow's ops run instead: the discriminator's convolutions and their dense gradients,
-`sampling.inverse_cdf`, leaked.py's state updates; equal up to float rounding
+`sampling.inverse_cdf`, leaked.py's state updates, one ResourceApplyAdam per
+variable; equal up to float rounding
 (the prefix features bit-identical), slower.
 """
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pathlib import Path
 import tensorflow as tf
 
 SOURCES = [Path(__file__).with_name(name)
-           for name in ("max_pooled_conv.cc", "max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc")]
+           for name in ("max_pooled_conv.cc", "max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc",
+                                         "apply_adam.cc")]
 HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
@@ -57,8 +61,10 @@ def compiler(environ: Mapping[str, str] = os.environ) -> str:
 
 def compile_command(output: Path, cxx: str) -> list[str]:
     # -ffp-contract=off: the AVX2/AVX-512 clones do not fuse a·b + c into FMAs the baseline
-    # clone cannot, so the sampler's draws are the same on every node of a cluster
-    return [cxx, "-O3", "-ffp-contract=off", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags(),
+    # clone cannot, so the sampler's draws are the same on every node of a cluster (and Adam's
+    # updates TensorFlow's); -fno-math-errno: sqrt vectorises (it cannot set errno then)
+    return [cxx, "-O3", "-ffp-contract=off", "-fno-math-errno", "-shared", "-fPIC", "-w",
+            *tf.sysconfig.get_compile_flags(),
             *map(str, SOURCES),
             "-o", str(output), *tf.sysconfig.get_link_flags()]
 
@@ -167,3 +173,11 @@ def prefix_ops(environ: Mapping[str, str] = os.environ) -> tuple[Callable, Calla
     seq_len) -> pooled`), or None."""
     library = _library(environ)
     return None if library is None else (library.leakgan_prefix_append, library.leakgan_prefix_pooled)
+
+
+def apply_adam(environ: Mapping[str, str] = os.environ) -> Callable | None:
+    """The op `leakgan_apply_adam(variables, m, v, grads, beta1_power, beta2_power, lr,
+    beta1, beta2, epsilon)` (three lists of N float32 resource handles, N gradients,
+    float32 scalars; no outputs), or None."""
+    library = _library(environ)
+    return None if library is None else library.leakgan_apply_adam
