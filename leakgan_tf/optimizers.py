@@ -49,9 +49,9 @@ class FusedAdam(keras.optimizers.Adam):
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate) -> None:
         op = native.apply_adam() if self.native and not self.amsgrad and not tf.distribute.has_strategy() else None
-        fused = [op is not None and not isinstance(g, tf.IndexedSlices) and tf.as_dtype(v.dtype) == tf.float32
+        fused = [not isinstance(g, tf.IndexedSlices) and tf.as_dtype(v.dtype) == tf.float32
                  for g, v in zip(grads, trainable_variables)]
-        if not any(fused):
+        if op is None or not any(fused):
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         for g, v, f in zip(grads, trainable_variables, fused):
             if not f:

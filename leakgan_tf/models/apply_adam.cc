@@ -28,7 +28,6 @@ namespace leakgan_tf {
 namespace {
 
 using tensorflow::DT_FLOAT;
-using tensorflow::DT_RESOURCE;
 using tensorflow::Var;
 
 REGISTER_OP("LeakganApplyAdam")
@@ -55,8 +54,8 @@ struct Segment {
 };
 
 LEAKGAN_CLONES void AdamRange(float* __restrict w, float* __restrict m, float* __restrict v,
-                              const float* __restrict g, int64_t n, float alpha, float one_minus_beta1, float one_minus_beta2,
-                              float epsilon) {
+                              const float* __restrict g, int64_t n, float alpha, float one_minus_beta1,
+                              float one_minus_beta2, float epsilon) {
   for (int64_t i = 0; i < n; ++i) {
     const float gi = g[i];
     const float mi = m[i] + (gi - m[i]) * one_minus_beta1;

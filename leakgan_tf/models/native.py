@@ -36,7 +36,7 @@ import tensorflow as tf
 
 SOURCES = [Path(__file__).with_name(name)
            for name in ("max_pooled_conv.cc", "max_pooled_conv_grad.cc", "sample_categorical.cc", "prefix_features.cc",
-                                         "apply_adam.cc")]
+                        "apply_adam.cc")]
 HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
