@@ -129,6 +129,52 @@ def test_the_op_rejects_mismatched_shapes():
         op(x, [kernel], [tf.zeros([2, 5, 4])], tf.zeros([2, 4]), tf.zeros([2, 4]))  # P should be 4
 
 
+BAD_SHAPES = textwrap.dedent("""
+    import os, sys
+    import tensorflow as tf
+    from leakgan_tf.models import native
+    lib = native._library(os.environ)
+    f32 = lambda *shape: tf.TensorSpec(shape, tf.float32)
+    cases = {
+        # a filter wider than the sequence: the shape function made a negative dimension and TF aborted
+        "forward h > T": (lib.leakgan_max_pooled_conv, [f32(2, 5, 3), [f32(8, 3, 4)], [f32(4)]]),
+        "forward h > T + 2": (lib.leakgan_max_pooled_conv, [f32(2, 3, 3), [f32(9, 3, 4)], [f32(4)]]),
+        "forward rank": (lib.leakgan_max_pooled_conv, [f32(2, 5), [f32(2, 3, 4)], [f32(4)]]),
+        "forward E": (lib.leakgan_max_pooled_conv, [f32(2, 5, 3), [f32(2, 6, 4)], [f32(4)]]),
+        "forward bias": (lib.leakgan_max_pooled_conv, [f32(2, 5, 3), [f32(2, 3, 4)], [f32(5)]]),
+        "grad rank": (lib.leakgan_max_pooled_conv_grad, [f32(2, 5), [f32(2, 3)], [f32(2, 4, 4)], f32(2, 4), f32(2, 4)]),
+        "sample rank": (lib.leakgan_sample_categorical, [f32(5), f32(), tf.TensorSpec([5], tf.float64)]),
+        "pooled rank": (lib.leakgan_prefix_pooled, [tf.TensorSpec([], tf.int32), [f32(4)], [f32(4)], [f32(4)],
+                                                    [f32(4)]]),
+    }
+    for name, (op, specs) in cases.items():
+        fn = tf.function(lambda *a, op=op, name=name: op(*a, seq_len=5) if "pooled" in name else op(*a))
+        try:
+            fn.get_concrete_function(*specs)
+        except (ValueError, tf.errors.InvalidArgumentError) as e:
+            print(name, "refused:", str(e).splitlines()[0][:200])
+            continue
+        sys.exit(f"{name}: accepted")
+    # the same in eager mode for the forward (the kernel's own checks)
+    try:
+        lib.leakgan_max_pooled_conv(tf.zeros([2, 3, 3]), [tf.zeros([9, 3, 4])], [tf.zeros([4])])
+        sys.exit("eager forward h > T: accepted")
+    except tf.errors.InvalidArgumentError as e:
+        print("eager forward h > T refused:", str(e).splitlines()[0][:200])
+""")
+
+
+@needs_compiler
+def test_every_native_shape_function_refuses_bad_shapes_without_aborting():
+    """Run in a child process: a CHECK failure in a shape function aborts the process
+    (it hung the suite's xdist worker on AVX-512 CPUs), which must show as a failure here."""
+    done = subprocess.run([sys.executable, "-c", BAD_SHAPES], capture_output=True, text=True, timeout=300,
+                          cwd=helpers.EXPERIMENTS.parent)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-3000:])
+    assert "forward h > T + 2 refused: " in done.stdout and "every filter width must lie in [1, T]" in done.stdout
+    assert done.stdout.count("refused") == 9, done.stdout
+
+
 @needs_compiler
 def test_the_d_step_uses_the_op_unless_xla_compiles_it():
     tokens = tf.zeros([4, 8], tf.int32)

@@ -2,12 +2,12 @@
 (spec §3, the original `Discriminator.py`)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
+from leakgan_tf.models import initializers as init
 from leakgan_tf.models import pooled_conv
 from leakgan_tf.models.ops import matmul, to_dtype
 
@@ -51,22 +51,19 @@ class Discriminator(keras.Model):
         self.dropout_keep_prob = dropout_keep_prob
         self.l2_reg_lambda = l2_reg_lambda
         d = self.feature_dim
-        trunc = keras.initializers.TruncatedNormal(stddev=0.1)
-        const = keras.initializers.Constant(0.1)
-        # TF1 get_variable's default (Glorot uniform) for [D_f, D_f] and [D_f]: limit sqrt(3 / D_f).
-        glorot = keras.initializers.RandomUniform(-math.sqrt(3.0 / d), math.sqrt(3.0 / d))
-        self.embedding = self.add_weight(shape=(vocab_size + 1, emb_dim), name="embedding",
-                                         initializer=keras.initializers.RandomUniform(-1.0, 1.0))
-        self.conv_kernels = [self.add_weight(shape=(h, emb_dim, n), initializer=trunc, name=f"conv{h}_kernel")
-                             for h, n in pairs]
-        self.conv_biases = [self.add_weight(shape=(n,), initializer=const, name=f"conv{h}_bias")
+        self.embedding = self.add_weight(shape=(vocab_size + 1, emb_dim), initializer=init.uniform(1.0),
+                                         name="embedding")
+        self.conv_kernels = [self.add_weight(shape=(h, emb_dim, n), initializer=init.truncated_normal(0.1),
+                                             name=f"conv{h}_kernel") for h, n in pairs]
+        self.conv_biases = [self.add_weight(shape=(n,), initializer=init.constant(0.1), name=f"conv{h}_bias")
                             for h, n in pairs]
-        self.highway_kernel = self.add_weight(shape=(d, d), initializer=glorot, name="highway_kernel")
-        self.highway_bias = self.add_weight(shape=(d,), initializer=glorot, name="highway_bias")
-        self.gate_kernel = self.add_weight(shape=(d, d), initializer=glorot, name="gate_kernel")
-        self.gate_bias = self.add_weight(shape=(d,), initializer=glorot, name="gate_bias")
-        self.out_kernel = self.add_weight(shape=(d, 2), initializer=trunc, name="out_kernel")
-        self.out_bias = self.add_weight(shape=(2,), initializer=const, name="out_bias")
+        self.highway_kernel = self.add_weight(shape=(d, d), initializer=init.tf1_glorot_uniform(d),
+                                              name="highway_kernel")
+        self.highway_bias = self.add_weight(shape=(d,), initializer=init.tf1_glorot_uniform(d), name="highway_bias")
+        self.gate_kernel = self.add_weight(shape=(d, d), initializer=init.tf1_glorot_uniform(d), name="gate_kernel")
+        self.gate_bias = self.add_weight(shape=(d,), initializer=init.tf1_glorot_uniform(d), name="gate_bias")
+        self.out_kernel = self.add_weight(shape=(d, 2), initializer=init.truncated_normal(0.1), name="out_kernel")
+        self.out_bias = self.add_weight(shape=(2,), initializer=init.constant(0.1), name="out_bias")
         self.built = True  # every weight is created above
 
     def embed(self, tokens: tf.Tensor) -> tf.Tensor:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from leakgan_tf.models import initializers as init
+
 
 class LSTMWeights(keras.layers.Layer):
     """Gate weights packed as [input | forget | output | candidate].
@@ -14,13 +16,13 @@ class LSTMWeights(keras.layers.Layer):
     recurrence step on the projected input.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, seed: int | None = None, **kwargs):
+    def __init__(self, input_dim: int, hidden_dim: int, **kwargs):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
-        init = keras.initializers.RandomNormal(0.0, 0.1, seed=seed)
-        self.kernel = self.add_weight(shape=(input_dim, 4 * hidden_dim), initializer=init, name="kernel")
-        self.recurrent = self.add_weight(shape=(hidden_dim, 4 * hidden_dim), initializer=init, name="recurrent")
-        self.bias = self.add_weight(shape=(4 * hidden_dim,), initializer=init, name="bias")
+        self.kernel = self.add_weight(shape=(input_dim, 4 * hidden_dim), initializer=init.normal(0.1), name="kernel")
+        self.recurrent = self.add_weight(shape=(hidden_dim, 4 * hidden_dim), initializer=init.normal(0.1),
+                                         name="recurrent")
+        self.bias = self.add_weight(shape=(4 * hidden_dim,), initializer=init.normal(0.1), name="bias")
         self.built = True  # every weight is created above
 
     def project(self, x: tf.Tensor) -> tf.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from leakgan_tf.models import initializers as init
 from leakgan_tf.models.lstm import LSTMWeights
 from leakgan_tf.models.ops import l2_normalize
 
@@ -19,12 +20,12 @@ class Manager(keras.Model):
     def __init__(self, feature_dim: int, hidden_dim: int, batch_size: int, **kwargs):
         super().__init__(**kwargs)
         self.feature_dim, self.hidden_dim, self.batch_size = feature_dim, hidden_dim, batch_size
-        normal = keras.initializers.RandomNormal(0.0, 0.1)
         self.lstm = LSTMWeights(feature_dim, hidden_dim, name="manager_lstm")
-        self.goal_kernel = self.add_weight(shape=(hidden_dim, feature_dim), initializer=normal, name="goal_kernel")
-        self.goal_bias = self.add_weight(shape=(feature_dim,), initializer=normal, name="goal_bias")
-        self.goal_init = self.add_weight(shape=(batch_size, feature_dim), name="goal_init",
-                                         initializer=keras.initializers.TruncatedNormal(stddev=0.1))
+        self.goal_kernel = self.add_weight(shape=(hidden_dim, feature_dim), initializer=init.normal(0.1),
+                                           name="goal_kernel")
+        self.goal_bias = self.add_weight(shape=(feature_dim,), initializer=init.normal(0.1), name="goal_bias")
+        self.goal_init = self.add_weight(shape=(batch_size, feature_dim), initializer=init.truncated_normal(0.1),
+                                         name="goal_init")
         self.built = True  # every weight is created above
 
     def initial_goal(self, batch: int | tf.Tensor, offset: tf.Tensor | None = None) -> tf.Tensor:

@@ -33,6 +33,8 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -294,22 +296,36 @@ REGISTER_OP("LeakganMaxPooledConv")
     .Output("relus: num_widths * float")
     .Output("m: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      // Every malformed shape is an error status here, never a CHECK failure: a filter
+      // wider than the sequence (h > T) would otherwise make a negative dimension,
+      // which aborts the whole process.
+      using tensorflow::shape_inference::DimensionHandle;
+      using tensorflow::shape_inference::ShapeHandle;
       int widths;
       TF_RETURN_IF_ERROR(c->GetAttr("num_widths", &widths));
-      using tensorflow::shape_inference::DimensionHandle;
-      const auto x = c->input(0);
+      ShapeHandle x;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &x));
       DimensionHandle features = c->MakeDim(0);
       for (int i = 0; i < widths; ++i) {
-        const auto k = c->input(1 + i);
+        ShapeHandle k, b;
+        TF_RETURN_IF_ERROR(c->WithRank(c->input(1 + i), 3, &k));
+        TF_RETURN_IF_ERROR(c->WithRank(c->input(1 + widths + i), 1, &b));
+        DimensionHandle merged;
+        TF_RETURN_IF_ERROR(c->Merge(c->Dim(x, 2), c->Dim(k, 1), &merged));
+        TF_RETURN_IF_ERROR(c->Merge(c->Dim(k, 2), c->Dim(b, 0), &merged));
         DimensionHandle positions = c->UnknownDim();
-        if (c->RankKnown(x) && c->RankKnown(k) && c->ValueKnown(c->Dim(x, 1)) && c->ValueKnown(c->Dim(k, 0)))
-          positions = c->MakeDim(c->Value(c->Dim(x, 1)) - c->Value(c->Dim(k, 0)) + 1);
-        const DimensionHandle rows = c->RankKnown(x) ? c->Dim(x, 0) : c->UnknownDim();
-        const DimensionHandle filters = c->RankKnown(k) ? c->Dim(k, 2) : c->UnknownDim();
-        c->set_output(i, c->MakeShape({rows, positions, filters}));
-        TF_RETURN_IF_ERROR(c->Add(features, filters, &features));
+        if (c->ValueKnown(c->Dim(x, 1)) && c->ValueKnown(c->Dim(k, 0))) {
+          const int64_t T = c->Value(c->Dim(x, 1)), h = c->Value(c->Dim(k, 0));
+          if (h < 1 || h > T)
+            return absl::InvalidArgumentError(absl::StrCat("LeakganMaxPooledConv: filter ", i, " has width ", h,
+                                                           " but the sequences have length ", T,
+                                                           "; every filter width must lie in [1, T]"));
+          positions = c->MakeDim(T - h + 1);
+        }
+        c->set_output(i, c->MakeShape({c->Dim(x, 0), positions, c->Dim(k, 2)}));
+        TF_RETURN_IF_ERROR(c->Add(features, c->Dim(k, 2), &features));
       }
-      c->set_output(widths, c->MakeShape({c->RankKnown(x) ? c->Dim(x, 0) : c->UnknownDim(), features}));
+      c->set_output(widths, c->MakeShape({c->Dim(x, 0), features}));
       return absl::OkStatus();
     });
 

@@ -307,10 +307,13 @@ REGISTER_OP("LeakganMaxPooledConvGrad")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       int widths;
       TF_RETURN_IF_ERROR(c->GetAttr("num_widths", &widths));
-      c->set_output(0, c->input(0));
+      tensorflow::shape_inference::ShapeHandle x, k;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &x));
+      c->set_output(0, x);
       for (int i = 0; i < widths; ++i) {
-        c->set_output(1 + i, c->input(1 + i));
-        c->set_output(1 + widths + i, c->Vector(c->Dim(c->input(1 + i), 2)));
+        TF_RETURN_IF_ERROR(c->WithRank(c->input(1 + i), 3, &k));
+        c->set_output(1 + i, k);
+        c->set_output(1 + widths + i, c->Vector(c->Dim(k, 2)));
       }
       return absl::OkStatus();
     });

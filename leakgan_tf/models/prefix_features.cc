@@ -217,8 +217,13 @@ REGISTER_OP("LeakganPrefixPooled")
       int widths;
       TF_RETURN_IF_ERROR(c->GetAttr("num_widths", &widths));
       auto total = c->MakeDim(0);
-      for (int i = 0; i < widths; ++i) TF_RETURN_IF_ERROR(c->Add(total, c->Dim(c->input(1 + i), 1), &total));
-      c->set_output(0, c->Matrix(c->Dim(c->input(1), 0), total));
+      tensorflow::shape_inference::ShapeHandle done, first;
+      TF_RETURN_IF_ERROR(c->WithRankAtLeast(c->input(1), 2, &first));
+      for (int i = 0; i < widths; ++i) {
+        TF_RETURN_IF_ERROR(c->WithRankAtLeast(c->input(1 + i), 2, &done));
+        TF_RETURN_IF_ERROR(c->Add(total, c->Dim(done, 1), &total));
+      }
+      c->set_output(0, c->Matrix(c->Dim(first, 0), total));
       return absl::OkStatus();
     });
 

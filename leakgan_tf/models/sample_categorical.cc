@@ -171,7 +171,9 @@ REGISTER_OP("LeakganSampleCategorical")
     .Input("uniforms: double")
     .Output("ids: int32")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
-      c->set_output(0, c->Vector(c->Dim(c->input(0), 0)));
+      tensorflow::shape_inference::ShapeHandle logits;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 2, &logits));
+      c->set_output(0, c->Vector(c->Dim(logits, 0)));
       return absl::OkStatus();
     });
 

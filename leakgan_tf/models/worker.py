@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from leakgan_tf.models import initializers as init
 from leakgan_tf.models.lstm import LSTMWeights
 from leakgan_tf.models.ops import l2_normalize, to_dtype
 
@@ -27,13 +28,13 @@ class Worker(keras.Model):
         self.vocab_size, self.goal_size, self.hidden_dim = vocab_size, goal_size, hidden_dim
         self.start_token = start_token
         self.normalize_goal = normalize_goal
-        normal = keras.initializers.RandomNormal(0.0, 0.1)
-        self.embedding = self.add_weight(shape=(vocab_size, emb_dim), initializer=normal, name="embedding")
+        self.embedding = self.add_weight(shape=(vocab_size, emb_dim), initializer=init.normal(0.1), name="embedding")
         self.lstm = LSTMWeights(emb_dim, hidden_dim, name="worker_lstm")
-        self.out_kernel = self.add_weight(shape=(hidden_dim, vocab_size * goal_size), initializer=normal,
+        self.out_kernel = self.add_weight(shape=(hidden_dim, vocab_size * goal_size), initializer=init.normal(0.1),
                                           name="out_kernel")
-        self.out_bias = self.add_weight(shape=(vocab_size * goal_size,), initializer=normal, name="out_bias")
-        self.goal_projection = self.add_weight(shape=(feature_dim, goal_size), initializer=normal,
+        self.out_bias = self.add_weight(shape=(vocab_size * goal_size,), initializer=init.normal(0.1),
+                                        name="out_bias")
+        self.goal_projection = self.add_weight(shape=(feature_dim, goal_size), initializer=init.normal(0.1),
                                                name="goal_projection")
         self.built = True  # every weight is created above
 
