@@ -1,0 +1,100 @@
+"""The length-20 reproduction of issue 32, resumable across sessions: one command
+resumes every unfinished run of the protocol from its logdir outside the repository.
+
+  python experiments/reproduce_len20.py --out /work/runs/repro20        # resume (or start) everything
+  python experiments/reproduce_len20.py --out /work/runs/repro20 --status   # where each run stands
+
+The protocol (full default schedule of experiments/synthetic_len20.cfg, the paper's
+oracle, 9,984 samples per score, NLL-oracle at β = 1.5 and 1.0, NLL-test, a β sweep
+of each seed's pretrained (MLE) generator and of its last LeakGAN generator), in the
+order the issue sets:
+
+  stage 1  seed 88: 10 pretraining blocks, the MLE row, 50 adversarial iterations, sweeps
+  stage 2  seed 89: the same
+  stage 3  seed 90: 10 pretraining blocks, the MLE row, the sweep of the MLE generator
+  stage 4  seed 88 on to 100 adversarial iterations, sweep
+
+Each stage is one `experiments/oracle_benchmark.py` invocation (each run a
+`leakgan_tf.main` subprocess that resumes from its checkpoints), so a stage that was
+stopped (SIGTERM: the runs checkpoint after their current unit) continues where it
+stopped. Stage 4 resumes seed 88's run with a larger --adversarial_iterations: the
+run then has one more scored point (iteration 49, the last of stage 1) than an
+uninterrupted 100-iteration run, and its later draws differ from such a run's.
+
+Run it from a snapshot of the code (`git archive HEAD | tar -x -C DIR`), not from a
+working tree that changes under it: see WORKSPACE.md, "Long runs".
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from leakgan_tf import run_dir  # noqa: E402  (TensorFlow-free at import)
+
+BETAS = "0.7,0.8,1.0,1.2,1.5,2.0"
+# (seed, adversarial iterations; 0 = pretraining and the MLE row only)
+STAGES = ((88, 50), (89, 50), (90, 0), (88, 100))
+
+
+def run_folder(out, seed):
+    """The oracle benchmark's folder of a seed's runs (seed 88 at the top)."""
+    length = out / "len20"
+    return length if seed == 88 else length / f"seed{seed}"
+
+
+def status(out):
+    """{seed: {run: {checkpoint, last scored point}}} of what is on disk."""
+    rows = {}
+    for seed in sorted({s for s, _ in STAGES}):
+        for name, prefix in (("pretrain_code", "pretrain"), ("code", "adversarial")):
+            logdir = run_folder(out, seed) / name
+            if not (logdir / run_dir.CONFIG).exists():
+                continue
+            points = run_dir.scalars(logdir, keep=f"{prefix}/nll_oracle".__eq__).get(f"{prefix}/nll_oracle", {})
+            last = max(points, default=None)
+            rows.setdefault(seed, {})[name] = dict(
+                checkpoint=run_dir.latest_checkpoint(logdir),
+                last_scored=None if last is None else dict(step=last, nll_oracle=round(points[last][0], 4)))
+    return rows
+
+
+def stage_command(out, seed, iterations, results, extra):
+    methods = "mle,code" if iterations else "mle"
+    return [sys.executable, str(REPO / "experiments" / "oracle_benchmark.py"), f"--out={out}", "--lengths=20",
+            f"--seeds={seed}", f"--methods={methods}", f"--adversarial_iterations={max(iterations, 1)}",
+            "--mle_epochs=0", f"--betas={BETAS}", f"--results_dir={results / f'seed{seed}'}",
+            f"--docs={results / f'seed{seed}' / 'results.md'}", *extra]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="folder of the runs, outside the repository (reruns resume)")
+    p.add_argument("--status", action="store_true", help="print where each run stands and exit")
+    p.add_argument("--extra_flags", default="", help="passed to oracle_benchmark.py (tests: tiny models)")
+    p.add_argument("--stages", default="1,2,3,4", help="which stages to run, in order")
+    args, extra = p.parse_known_args(argv)
+    out = pathlib.Path(args.out).resolve()
+    if REPO in out.parents or out == REPO:
+        sys.exit(f"error: --out={out} lies inside the repository; give a folder outside it (checkpoints are large)")
+    if args.status:
+        print(json.dumps(status(out), indent=1))
+        return 0
+    results = out / "results"
+    for index in (int(s) for s in args.stages.split(",")):
+        seed, iterations = STAGES[index - 1]
+        print(f"== stage {index}: seed {seed}, {iterations} adversarial iterations", flush=True)
+        cmd = stage_command(out, seed, iterations, results,
+                            [f"--extra_flags={args.extra_flags}"] if args.extra_flags else [])
+        code = subprocess.call([*cmd, *extra], cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        if code:
+            return code
+    print(json.dumps(status(out), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

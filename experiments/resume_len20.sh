@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Issue 32's length-20 reproduction across sessions (experiments/reproduce_len20.py):
+#   experiments/resume_len20.sh [OUT]        resume (or start) every unfinished run, in the background,
+#                                            from a snapshot of HEAD, at the lowest CPU priority
+#   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit)
+#   experiments/resume_len20.sh pause|cont [OUT]   SIGSTOP/SIGCONT it (for the test suite or a benchmark)
+#   experiments/resume_len20.sh status [OUT] where each run stands
+# OUT defaults to /work/runs/repro20 (outside the repository; checkpoints are large).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+ACTION=resume
+case "${1:-}" in stop|pause|cont|status) ACTION=$1; shift ;; esac
+OUT=$(realpath -m "${1:-/work/runs/repro20}")
+PY=${PYTHON:-$REPO/.venv/bin/python}
+export LEAKGAN_SHARED_DATA=$(realpath -m "${LEAKGAN_SHARED_DATA:-$REPO/../shared/data}")
+pids() { pgrep -f -- "--out=$OUT( |$)|--out $OUT( |$)|--logdir=$OUT/" || true; }
+case $ACTION in
+  stop)   for p in $(pgrep -f -- "leakgan_tf.main .*--logdir=$OUT/" || true); do kill -TERM "$p"; done
+          while [ -n "$(pids)" ]; do sleep 5; done; echo "stopped"; exit 0 ;;
+  pause)  for p in $(pids); do kill -STOP "$p"; done; echo "paused: $(pids | tr '\n' ' ')"; exit 0 ;;
+  cont)   for p in $(pids); do kill -CONT "$p"; done; echo "continued"; exit 0 ;;
+  status) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --status ;;
+esac
+if [ -n "$(pids)" ]; then echo "error: a run of $OUT is going already (pids $(pids | tr '\n' ' '))" >&2; exit 2; fi
+SNAP=$OUT/code-$(git -C "$REPO" rev-parse --short HEAD)
+if [ ! -d "$SNAP" ]; then
+  mkdir -p "$SNAP.partial" && git -C "$REPO" archive HEAD | tar -x -C "$SNAP.partial" && mv "$SNAP.partial" "$SNAP"
+fi
+echo "$(date -u +%FT%TZ) resume from $SNAP" >> "$OUT/history.txt"
+cd "$SNAP"
+# nice alone does not yield across sessions (the kernel's autogroup): lower the group's weight too
+nohup sh -c 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 "$0" experiments/reproduce_len20.py --out="$1"' \
+  "$PY" "$OUT" >> "$OUT/driver.log" 2>&1 &
+echo "started (pid $!): log $OUT/driver.log, code $SNAP"
