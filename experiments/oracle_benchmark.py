@@ -46,9 +46,11 @@ epochs, 9,984 samples everywhere, without --extra_flags. A report is marked full
 then, and only once the first seed's code run has all its iterations; every table
 says how many iterations each run has so far.
 
-Writes experiments/results/oracle_<L>.json, PNG plots when matplotlib is installed
+Writes --out/results/oracle_<L>.json, PNG plots when matplotlib is installed
 (pip install -e .[experiments]): oracle_<L>.png (trajectories) and
-oracle_<L>_sweep.png (the β sweep), and the oracle section of docs/results.md.
+oracle_<L>_sweep.png (the β sweep), and the oracle section of --out/results.md;
+with --publish the same into the repository's committed experiments/results/ and
+docs/results.md (the report of a run worth keeping).
 """
 import argparse
 import json
@@ -124,9 +126,19 @@ def parse_args(argv=None):
     p.add_argument("--report_only", action="store_true",
                    help="only collect results from the runs on disk (finished or still running); trains and scores "
                         "nothing")
-    p.add_argument("--results_dir", default=str(REPO / "experiments" / "results"))
-    p.add_argument("--docs", default=str(REPO / "docs" / "results.md"))
-    return p.parse_args(argv)
+    p.add_argument("--results_dir", default="",
+                   help="where oracle_<L>.json and the plots go (default: --out/results; the repository's "
+                        "experiments/results with --publish)")
+    p.add_argument("--docs", default="", help="the markdown file whose oracle section is rewritten (default: "
+                                              "--out/results.md; the repository's docs/results.md with --publish)")
+    p.add_argument("--publish", action="store_true",
+                   help="write the report into the repository's committed results (experiments/results/, "
+                        "docs/results.md) instead of --out")
+    args = p.parse_args(argv)
+    base = (REPO / "experiments" / "results", REPO / "docs" / "results.md") if args.publish \
+        else (pathlib.Path(args.out) / "results", pathlib.Path(args.out) / "results.md")
+    args.results_dir, args.docs = args.results_dir or str(base[0]), args.docs or str(base[1])
+    return args
 
 
 def run_main(logdir, length, flags, log):
@@ -475,7 +487,8 @@ def length_section(rep):
             its = "0" if name == "mle" else f"0, +{epochs[-1]['epochs_after_pretraining']} MLE epochs"
             busy = res[name].get("busy_seconds")
         else:
-            its = f"{final.get('step', 0) + 1} of {res[name]['target_iterations']}"
+            # reports written before target_iterations was recorded say "?"
+            its = f"{final.get('step', 0) + 1} of {res[name].get('target_iterations', '?')}"
             busy = (res[name].get("busy_seconds") or 0) + (res[name].get("pretrain_busy_seconds") or 0)
         label = label_of(name, res[name]) + (" (code's goal normalisation, shared pretraining)"
                                              if name == "paper" and p["shared_pretraining"] else "")
@@ -563,6 +576,8 @@ def main(argv=None):
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
     os.environ.setdefault("LEAKGAN_SHARED_DATA", str(REPO.parent / "shared" / "data"))
+    from leakgan_tf import startup
+    startup.before_tensorflow()  # the in-process evaluations: none of TensorFlow's start-up lines, oneDNN as the CLIs
     if 20 in map(int, args.lengths.split(",")) and not os.path.isfile(
             os.path.join(os.environ["LEAKGAN_SHARED_DATA"], "oracle_target_params.npz")):
         sys.exit(f"error: the length-20 benchmark needs the paper's oracle at $LEAKGAN_SHARED_DATA/"

@@ -11,7 +11,10 @@ shows TensorFlow's lines too (TF_CPP_MIN_LOG_LEVEL=0).
 import os
 import platform
 import sys
-import tempfile
+
+# The quiet import lives with the oracle tool, which stands alone (tests/test_layout.py)
+# and needs it too.
+from synthetic_oracle.quiet import import_tensorflow_quietly
 
 QUIET_LEVEL = "3"  # 0 all, 1 no INFO, 2 no WARNING, 3 no ERROR
 
@@ -60,32 +63,6 @@ def prefer_onednn(environ=None, machine=None):
     if "TF_ENABLE_ONEDNN_OPTS" not in environ and machine.lower() in ("x86_64", "amd64"):
         environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
     return environ.get("TF_ENABLE_ONEDNN_OPTS")
-
-
-# Lines TensorFlow writes to stderr whatever TF_CPP_MIN_LOG_LEVEL says (absl logs
-# before its initialisation): its "oneDNN custom operations are on" notice.
-START_UP_NOTICES = ("All log messages before absl::InitializeLog() is called", "oneDNN custom operations are on")
-
-
-def import_tensorflow_quietly():
-    """Imports TensorFlow and asks it once whether oneDNN is on (which is when it
-    prints its notice, twice) with stderr captured, then writes back every
-    captured line except those notices. Runs no op, so a multi-worker strategy
-    can still be created afterwards."""
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-            from tensorflow.python.util import _pywrap_util_port
-            _pywrap_util_port.IsMklEnabled()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
-            sys.stderr.write("".join(line for line in lines if not any(n in line for n in START_UP_NOTICES)))
-            sys.stderr.flush()
 
 
 def before_tensorflow(argv=None, environ=None):

@@ -15,7 +15,7 @@ import sys
 
 from absl import app, flags
 
-from synthetic_oracle import files
+from synthetic_oracle import files, quiet
 from synthetic_oracle import params as params_lib
 from synthetic_oracle.errors import OracleError
 
@@ -104,7 +104,9 @@ def main(argv):
             num = CREATE_DEFAULTS["num"] if num is None else num
             length = CREATE_DEFAULTS["length"] if length is None else length
         _check_out(FLAGS.out)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+        quiet.import_tensorflow_quietly()
     from synthetic_oracle.model import OracleLSTM  # imports TensorFlow
 
     oracle = OracleLSTM(params)

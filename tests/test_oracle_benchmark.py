@@ -117,3 +117,26 @@ def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):
     text = ob.markdown(merged)
     assert text.index("#### Length 20") < text.index("#### Length 40")
     assert [r["length"] for r in ob.with_other_lengths([short_report(ob, 20, {})], tmp_path)] == [20]
+
+
+def test_the_committed_reports_render_and_merge():
+    """Every oracle_<L>.json committed in experiments/results (written by older versions
+    of the benchmark, e.g. without target_iterations) renders and merges with a new report."""
+    ob = report_module()
+    committed = sorted((REPO / "experiments" / "results").glob("oracle_*.json"))
+    committed = [p for p in committed if p.stem.split("_")[1].isdigit()]
+    assert committed, "no committed oracle report"
+    for path in committed:
+        rep = json.loads(path.read_text())
+        assert f"#### Length {rep['length']}" in ob.markdown([rep]), path
+    assert ob.markdown(ob.with_other_lengths([short_report(ob, 20, {})], REPO / "experiments" / "results"))
+
+
+def test_results_go_under_out_unless_published(tmp_path):
+    ob = report_module()
+    args = ob.parse_args([f"--out={tmp_path}"])
+    assert (args.results_dir, args.docs) == (str(tmp_path / "results"), str(tmp_path / "results.md"))
+    args = ob.parse_args([f"--out={tmp_path}", "--publish"])
+    assert (args.results_dir, args.docs) == (str(REPO / "experiments" / "results"), str(REPO / "docs" / "results.md"))
+    args = ob.parse_args([f"--out={tmp_path}", f"--results_dir={tmp_path / 'r'}"])
+    assert args.results_dir == str(tmp_path / "r") and args.docs == str(tmp_path / "results.md")
