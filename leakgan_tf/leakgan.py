@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from leakgan_tf import losses, rewards
 from leakgan_tf.errors import UserError
-from leakgan_tf.models import Discriminator, Manager, Worker
+from leakgan_tf.models import Discriminator, Manager, Worker, native
 from leakgan_tf.models.generator import Generator, group_seeds
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 from leakgan_tf.optimizers import adam
@@ -85,7 +85,8 @@ class LeakGAN:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
-        self.rng = tf.random.Generator.from_seed(cfg.seed)  # outside the scope: used in cross-replica code
+        self.rng = tf.random.Generator.from_key_counter(0, [0, 0], "philox")  # outside the scope: cross-replica code
+        self.reset_rng(cfg.seed)
         self.strategy = make_strategy(cfg.distribute)
         self.replicas = self.strategy.num_replicas_in_sync
         for name, count in (("batch_size", cfg.batch_size), ("rollout_num", cfg.rollout_num),
@@ -94,6 +95,7 @@ class LeakGAN:
                 raise UserError(f"--{name.split(' ')[0]}: {name} = {count} is not a multiple of the "
                                 f"{self.replicas} replicas of --distribute={cfg.distribute}; choose sizes that split "
                                 f"evenly (docs/distributed.md)")
+        native.load()  # a first build runs here, not inside the first traced step
         with self.strategy.scope():
             self._build(cfg)
 
@@ -147,12 +149,18 @@ class LeakGAN:
     def param_counts(self) -> dict[str, int]:
         return {m.name: num_params(m) for m in (self.discriminator, self.manager, self.worker)}
 
+    def reset_rng(self, seed: int) -> None:
+        """Restarts the run's random stream at `seed`. The seed is Philox's key: from_seed
+        would put it in the counter, which every draw advances by 256, so seeds 256 apart
+        would replay one stream shifted by a draw."""
+        self.rng.reset_from_key_counter(seed, [0, 0])
+
     def next_seed(self) -> tf.Tensor:
         """A fresh int64 [2] seed from the run's random stream."""
         return self.rng.make_seeds(1)[:, 0]
 
     def next_numpy_seed(self) -> int:
-        return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFF)
+        return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFFFFFFFFFF)
 
     # ------------------------------------------------------------------ steps
     def _apply(self, name, loss, tape, replicated=False):

@@ -42,7 +42,7 @@ def temperature_sweep(gan: LeakGAN, source: Source, betas: Sequence[float], num_
                                                                 smoothing="method1")
     rows = []
     for beta in betas:
-        gan.rng.reset_from_seed(seed)
+        gan.reset_rng(seed)
         samples = gan.generate(num_samples, float(beta))
         row = dict(beta=float(beta))
         if oracle is not None:

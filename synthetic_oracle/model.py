@@ -142,7 +142,7 @@ class OracleLSTM(keras.Model):
         for t in range(length):
             h, c = self._cell(x, h, c, u)
             logits = tf.matmul(h, self.Wo) + self.bo
-            step_seed = tf.random.experimental.stateless_fold_in(seed, t)
+            step_seed = tf.random.experimental.stateless_fold_in(seed, tf.constant(t, tf.int64))  # 64-bit words
             token = sample_softmax(logits, step_seed, self._block) if draw is None else draw(logits, step_seed)
             out.append(token)
             x = tf.gather(table, token)
@@ -159,7 +159,8 @@ class OracleLSTM(keras.Model):
             raise OracleError(f"cannot generate {num} samples of length {length}; both must be positive")
         base = seed_tensor(seed)
         batch = min(int(batch_size), num)
-        chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, k), batch, length, draw).numpy()
+        chunks = [self._sample(tf.random.experimental.stateless_fold_in(base, tf.constant(k, tf.int64)), batch,
+                               length, draw).numpy()
                   for k in range(-(-num // batch))]
         return np.concatenate(chunks)[:num]
 

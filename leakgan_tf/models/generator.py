@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from leakgan_tf import goals, switches
 from leakgan_tf.models.leaked import PlainPrefixFeatures
-from leakgan_tf.models.sampling import draw_tokens
+from leakgan_tf.models.sampling import draw_tokens, fold_in
 
 if TYPE_CHECKING:
     from leakgan_tf.models import Discriminator, Manager, Worker
@@ -66,8 +66,8 @@ def group_seeds(seed: tf.Tensor, first: int | tf.Tensor, count: int) -> tf.Tenso
     """Seeds [count, 2] of row groups first … first+count−1 drawn under `seed`:
     group g's seed is fold_in(seed, g) whoever draws it, so a replica drawing
     groups 4–7 gets the rows one device drawing groups 0–7 gets there."""
-    first = tf.cast(first, tf.int32)
-    return tf.stack([tf.random.experimental.stateless_fold_in(seed, first + g) for g in range(count)])
+    first = tf.cast(first, seed.dtype)
+    return tf.stack([fold_in(seed, first + g) for g in range(count)])
 
 
 class Generator:
@@ -328,7 +328,7 @@ class Generator:
         for m in range(1, self.num_blocks):
             n = m * self.step_size
             state = self.rollout_state(tokens, tf_out, n, rollout_num)
-            seeds = group_seeds(tf.random.experimental.stateless_fold_in(seed, m), first_repeat, rollout_num)
+            seeds = group_seeds(fold_in(seed, m), first_repeat, rollout_num)
             tail, _ = self.free_run(state, n, betas, seeds, table=table)
             full = tf.concat([tf.tile(tokens[:, :n], [rollout_num, 1]), tail], axis=1)
             out.append(tf.reshape(full, [rollout_num, batch, self.seq_len]))

@@ -13,7 +13,11 @@
 The library is compiled at first use against the installed TensorFlow with the
 system's C++ compiler (`$CXX`, default `c++`; about 15 s), cached in
 `$LEAKGAN_TF_CACHE_DIR` (default `~/.cache/leakgan_tf`) under a name hashed from
-the sources, the compiler and the TensorFlow build, and loaded once per process.
+the sources, the compiler and its version and the TensorFlow build, and loaded
+once per process; `LeakGAN` loads it when it is built, before any step is traced.
+Several processes may build at once (a lock; a unique temporary file renamed
+into place). `python -m leakgan_tf.build_ops` builds it ahead (cluster login
+nodes); `$LEAKGAN_TF_NATIVE_LIB` names a library built beforehand, loaded as it is.
 Where it cannot be had (no compiler, a failed build, a GPU machine: the ops have
 CPU kernels only, or `LEAKGAN_TF_NATIVE_OPS=0`), the accessors return None and
 TensorFlow's ops run instead: the discriminator's convolutions and their dense gradients,
@@ -24,11 +28,13 @@ variable; equal up to float rounding
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -40,12 +46,13 @@ SOURCES = [Path(__file__).with_name(name)
 HEADER = Path(__file__).with_name("native_ops.h")  # included by every source
 SWITCH = "LEAKGAN_TF_NATIVE_OPS"  # "0": never build or load the op
 CACHE = "LEAKGAN_TF_CACHE_DIR"
+PREBUILT = "LEAKGAN_TF_NATIVE_LIB"  # a library built beforehand (python -m leakgan_tf.build_ops): load it, never build
 
-_loaded: dict = {}  # "library": the loaded library or None; "fast_forward": a bool
+_loaded: dict = {}  # "library": the loaded library or None; "path": its file; "fast_forward": a bool
 
 
 class BuildError(RuntimeError):
-    """The compiler failed; the message is its last line of output."""
+    """The compiler failed; the message names the log file with its whole output."""
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -59,37 +66,85 @@ def compiler(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get("CXX") or "c++"
 
 
-def compile_command(output: Path, cxx: str) -> list[str]:
+def compile_flags() -> list[str]:
     # -ffp-contract=off: the AVX2/AVX-512 clones do not fuse a·b + c into FMAs the baseline
     # clone cannot, so the sampler's draws are the same on every node of a cluster (and Adam's
     # updates TensorFlow's); -fno-math-errno: sqrt vectorises (it cannot set errno then)
-    return [cxx, "-O3", "-ffp-contract=off", "-fno-math-errno", "-shared", "-fPIC", "-w",
-            *tf.sysconfig.get_compile_flags(),
-            *map(str, SOURCES),
-            "-o", str(output), *tf.sysconfig.get_link_flags()]
+    return ["-O3", "-ffp-contract=off", "-fno-math-errno", "-shared", "-fPIC", "-w", *tf.sysconfig.get_compile_flags()]
+
+
+def compile_command(output: Path, cxx: str) -> list[str]:
+    return [cxx, *compile_flags(), *map(str, SOURCES), "-o", str(output), *tf.sysconfig.get_link_flags()]
+
+
+def compiler_version(cxx: str) -> str:
+    """The compiler's `--version` output ('' where it does not run): part of the cache key,
+    so an upgraded compiler builds anew."""
+    try:
+        return subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def library_path(cxx: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """Where the library built from these sources by `cxx` for this TensorFlow lives."""
+    """Where the library built from these sources by `cxx` for this TensorFlow lives: the
+    name hashes the sources' and header's bytes (not where they are installed), the compiler
+    and its version, the flags and the TensorFlow build."""
     key = hashlib.sha256()
-    for part in (*(source.read_bytes() for source in (*SOURCES, HEADER)), cxx.encode(), tf.__version__.encode(),
-                 tf.sysconfig.get_lib().encode(), " ".join(compile_command(Path("out"), cxx)).encode()):
+    for part in (*(source.read_bytes() for source in (*SOURCES, HEADER)), cxx.encode(),
+                 compiler_version(cxx).encode(), tf.__version__.encode(), tf.sysconfig.get_lib().encode(),
+                 " ".join(compile_flags() + tf.sysconfig.get_link_flags()).encode()):
         key.update(part + b"\0")
     return cache_dir(environ) / f"leakgan_ops-{key.hexdigest()[:16]}.so"
 
 
+def build_log(output: Path) -> Path:
+    return output.with_suffix(".build.log")
+
+
 def build(output: Path, cxx: str) -> None:
-    """Compiles SOURCES to `output`, atomically (concurrent builds are harmless)."""
+    """Compiles SOURCES to `output` under a lock (`output`.lock): a process that waited
+    for another's build finds the library and returns. The compiler writes a unique
+    temporary file (safe for several hosts sharing one cache), renamed into place when
+    complete; its whole output goes to build_log(output), which a BuildError names."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
-    try:
-        done = subprocess.run(compile_command(partial, cxx), capture_output=True, text=True)
-        if done.returncode:
-            lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
-            raise BuildError(lines[-1])
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    with open(output.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if output.exists():
+            return
+        fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+        os.close(fd)
+        partial = Path(partial)
+        try:
+            done = subprocess.run(compile_command(partial, cxx), capture_output=True, text=True)
+            log = build_log(output)
+            log.write_text(f"$ {' '.join(compile_command(partial, cxx))}\n{done.stdout}{done.stderr}"
+                           f"exit code {done.returncode}\n")
+            if done.returncode:
+                lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
+                raise BuildError(f"{lines[-1]} (the compiler's whole output: {log})")
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+class NoCompilerError(BuildError):
+    """There is no compiler to build with."""
+
+
+def ensure_built(environ: Mapping[str, str] = os.environ) -> Path:
+    """Builds the library into the cache unless it is there (with a `note:` line on
+    stderr first); returns its path (also `python -m leakgan_tf.build_ops`). Raises
+    NoCompilerError, BuildError or OSError (e.g. a read-only cache)."""
+    cxx = compiler(environ)
+    path = library_path(cxx, environ)
+    if not path.exists():
+        if shutil.which(cxx) is None:
+            raise NoCompilerError(f"no C++ compiler `{cxx}` (set CXX)")
+        print(f"note: compiling leakgan_tf's native ops once for this TensorFlow: {path}", file=sys.stderr,
+              flush=True)
+        build(path, cxx)
+    return path
 
 
 def _load(environ: Mapping[str, str]):
@@ -98,20 +153,23 @@ def _load(environ: Mapping[str, str]):
         return None, None
     if tf.config.list_logical_devices("GPU"):
         return None, None  # CPU kernels only: GPU runs keep TensorFlow's ops
-    cxx = compiler(environ)
-    path = library_path(cxx, environ)
-    if not path.exists():
-        if shutil.which(cxx) is None:
-            return None, f"no C++ compiler `{cxx}` (set CXX)"
-        print(f"note: compiling leakgan_tf's native ops once for this TensorFlow: {path}", file=sys.stderr, flush=True)
+    if environ.get(PREBUILT):
+        path = Path(environ[PREBUILT])
+        if not path.is_file():
+            return None, f"{PREBUILT}={path} is not a file"
+    else:
         try:
-            build(path, cxx)
+            path = ensure_built(environ)
+        except NoCompilerError as e:
+            return None, str(e)
         except (OSError, BuildError) as e:
             return None, f"building them failed: {e}"
     try:
-        return tf.load_op_library(str(path)), None
+        library = tf.load_op_library(str(path))
     except (tf.errors.NotFoundError, OSError) as e:
         return None, f"loading {path} failed: {e}"
+    _loaded["path"] = path
+    return library, None
 
 
 def _library(environ: Mapping[str, str]):
@@ -127,6 +185,13 @@ def _library(environ: Mapping[str, str]):
                 tf.no_gradient(name)  # they feed sampling only
         _loaded["library"] = library
     return _loaded["library"]
+
+
+def load(environ: Mapping[str, str] = os.environ) -> bool:
+    """Builds (at first use) and loads the library now, outside any traced function
+    (a build inside one makes AutoGraph warn about the compiler's subprocess); True
+    when it can be used."""
+    return _library(environ) is not None
 
 
 def max_pooled_conv(environ: Mapping[str, str] = os.environ) -> Callable | None:
@@ -146,7 +211,7 @@ def max_pooled_conv_is_fast(environ: Mapping[str, str] = os.environ) -> bool:
         fast = False
         if _library(environ) is not None:  # the file it was loaded from, opened again to call the C function
             try:
-                fast = bool(ctypes.CDLL(str(library_path(compiler(environ), environ))).LeakganMaxPooledConvFast())
+                fast = bool(ctypes.CDLL(str(_loaded["path"])).LeakganMaxPooledConvFast())
             except (OSError, AttributeError):
                 pass
         _loaded["fast_forward"] = fast

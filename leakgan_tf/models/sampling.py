@@ -25,6 +25,15 @@ from leakgan_tf.models import native
 CHUNK = 64  # probabilities per partial sum (as kChunk in sample_categorical.cc)
 
 
+def fold_in(seed: tf.Tensor, index: tf.Tensor | int) -> tf.Tensor:
+    """The seed [2] of stream `index` under `seed` [2]: TensorFlow's fold_in with data of
+    the seed's dtype. fold_in's first word is a random word of the data's dtype, so int32
+    data would name every derived stream by 32 bits (two of the ~10⁶ group streams of a
+    run would then share their draws); int64 seeds keep 64. (XLA reads each seed word's
+    low 32 bits, so an XLA-compiled draw keeps 32: docs/reliability.md.)"""
+    return tf.random.experimental.stateless_fold_in(seed, tf.cast(index, seed.dtype))
+
+
 def uniforms(seed: tf.Tensor, position: tf.Tensor, rows: tf.Tensor | int) -> tf.Tensor:
     """float64 [rows] in [0, 1) for the draws at `position`.
 
@@ -33,11 +42,10 @@ def uniforms(seed: tf.Tensor, position: tf.Tensor, rows: tf.Tensor | int) -> tf.
     which other groups share the call (tf.distribute replicas draw their own groups).
     """
     if seed.shape.rank == 1:
-        return tf.random.stateless_uniform([rows], tf.random.experimental.stateless_fold_in(seed, position),
-                                           dtype=tf.float64)
+        return tf.random.stateless_uniform([rows], fold_in(seed, position), dtype=tf.float64)
     per = rows // seed.shape[0]
-    return tf.concat([tf.random.stateless_uniform([per], tf.random.experimental.stateless_fold_in(seed[g], position),
-                                                  dtype=tf.float64) for g in range(seed.shape[0])], axis=0)
+    return tf.concat([tf.random.stateless_uniform([per], fold_in(seed[g], position), dtype=tf.float64)
+                      for g in range(seed.shape[0])], axis=0)
 
 
 def inverse_cdf(logits: tf.Tensor, scale: tf.Tensor | float, u: tf.Tensor) -> tf.Tensor:
