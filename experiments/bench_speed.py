@@ -212,7 +212,7 @@ def d_step_parts(gan, tokens, labels, steps=40):
     @tf.function
     def gradients():
         with tf.GradientTape() as tape:
-            loss, _ = d.classification_loss(tokens, labels, training=True)
+            loss, _ = d.classification_loss(tokens, labels, training=True, seed=tf.zeros([2], tf.int64))
         return [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
 
     grads = [tf.zeros_like(v) + 1e-9 for v in variables]

@@ -63,7 +63,7 @@ def phase_calls(gan, cfg):
     betas = tf.constant([1.5] * length)
     seed = tf.constant([1, 2], tf.int64)
     return {
-        "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y), 20),
+        "discriminator": (f"discriminator_step (batch {batch})", gan._discriminator_step_fn, (x, y, seed), 20),
         "pretrain": (f"pretrain_step (batch {batch})", gan._pretrain_step_fn, (x,), 10),
         "sampling": (f"sampling ({cfg.sample_batch:,} sequences)", gan._sample_fn,
                      (betas, seed, cfg.sample_batch // batch), 3),

@@ -25,6 +25,7 @@ from leakgan_tf.errors import UserError
 from leakgan_tf.models import Discriminator, Manager, Worker, native
 from leakgan_tf.models.generator import Generator, group_seeds
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
+from leakgan_tf.models.sampling import fold_in
 from leakgan_tf.optimizers import adam
 
 if TYPE_CHECKING:
@@ -213,21 +214,30 @@ class LeakGAN:
         outputs = self.strategy.run(share, args=batch)
         return tf.nest.map_structure(lambda v: self.strategy.reduce("MEAN", v, axis=None), outputs)
 
-    def _discriminator_step_fn(self, tokens, labels):
-        """tokens [B, T], labels [B] (1 = real) -> (loss, accuracy)."""
+    def _discriminator_step_fn(self, tokens, labels, seed):
+        """tokens [B, T], labels [B] (1 = real), seed int64 [2] (dropout's) -> (loss, accuracy)."""
         def step(tokens, labels, offset):
             with tf.GradientTape() as tape:
-                loss, logits = self.discriminator.classification_loss(tokens, labels, training=True)
+                # each replica's rows get their own dropout masks
+                loss, logits = self.discriminator.classification_loss(tokens, labels, training=True,
+                                                                      seed=seed if offset is None
+                                                                      else fold_in(seed, offset))
             self._apply("discriminator", loss, tape)
             hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
         return self._replicated(step, tokens, labels)
 
+    def dropout_seed(self) -> tf.Tensor:
+        """The seed of a D update's (or round's) dropout masks: drawn from the run's stream
+        only where dropout acts, so runs without it (the code variant) draw nothing."""
+        return self.next_seed() if self.cfg.dis_dropout_keep_prob < 1.0 else tf.zeros([2], tf.int64)
+
     def discriminator_step(self, tokens: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """One D update on tokens int32 [B, T], labels int32 [B] (1 = real) ->
         (loss, accuracy), float32 scalars."""
+        seed = self.dropout_seed()
         with _without_remapper():
-            return self._discriminator_step(tokens, labels)
+            return self._discriminator_step(tokens, labels, seed)
 
     def discriminator_epochs(self, tokens: tf.Tensor, labels: tf.Tensor, epochs: int) -> np.ndarray:
         """`epochs` passes of discriminator_step over the batches tokens int32 [S, B, T],
@@ -237,17 +247,18 @@ class LeakGAN:
         (about 12% of a length-20 D epoch on 2 cores: experiments/bench_d_round.py)."""
         # One trace for any number of batches (a warm-up on a few traces the full round's).
         specs = [tf.TensorSpec([None, *x.shape[1:]], tf.int32) for x in (tokens, labels)]
-        run = self._discriminator_epochs.get_concrete_function(*specs, int(epochs))
+        run = self._discriminator_epochs.get_concrete_function(*specs, tf.TensorSpec([2], tf.int64), int(epochs))
+        seed = self.dropout_seed()  # step i's masks: fold_in(seed, i)
         with _without_remapper():
-            return run(tokens, labels).numpy()
+            return run(tokens, labels, seed).numpy()
 
-    def _discriminator_epochs_fn(self, tokens, labels, epochs):
+    def _discriminator_epochs_fn(self, tokens, labels, seed, epochs):
         steps = tf.shape(tokens)[0]
         losses = tf.TensorArray(tf.float32, size=epochs * steps)
         for i in tf.range(epochs * steps):
             # One step at a time: each reads the weights the previous one wrote.
             tf.autograph.experimental.set_loop_options(parallel_iterations=1)
-            loss, _ = self._discriminator_step_fn(tokens[i % steps], labels[i % steps])
+            loss, _ = self._discriminator_step_fn(tokens[i % steps], labels[i % steps], fold_in(seed, i))
             losses = losses.write(i, loss)
         return losses.stack()
 

@@ -34,7 +34,7 @@ def test_the_products_step_runs_as_the_benchmark_calls_it(gan_and_calls, phase):
 
 def test_a_failing_side_is_reported_not_raised(gan_and_calls):
     gan, calls = gan_and_calls
-    _, fn, (tokens, labels), _ = calls["discriminator"]
-    row = bench_xla.time_phase(gan, fn, (tokens[:, :3], labels), repeats=1, rounds=2, sides=("tf.function",))
+    _, fn, (tokens, labels, seed), _ = calls["discriminator"]
+    row = bench_xla.time_phase(gan, fn, (tokens[:, :3], labels, seed), repeats=1, rounds=2, sides=("tf.function",))
     assert row["tf.function"].startswith("failed: "), row
     assert "tf.function rounds" not in row

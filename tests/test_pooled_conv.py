@@ -183,7 +183,7 @@ def test_the_d_step_uses_the_op_unless_xla_compiles_it():
         gan = LeakGAN(tiny_config(xla_phases=xla_phases))
         loss, _ = gan.discriminator_step(tokens, labels)  # XLA with the op inside would fail here
         assert np.isfinite(loss.numpy())
-        ops = op_types(gan._discriminator_step.get_concrete_function(tokens, labels).graph)
+        ops = op_types(gan._discriminator_step.get_concrete_function(tokens, labels, tf.zeros([2], tf.int64)).graph)
         assert (OP in ops) == used and (FORWARD in ops) == (used and native.max_pooled_conv_is_fast()), \
             xla_phases
 

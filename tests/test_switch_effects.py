@@ -75,7 +75,7 @@ def test_dropout_acts_in_d_training_only_not_on_leaked_features_p_real_or_sample
     np.testing.assert_array_equal(dropped.generator.sample(B, [1.0] * T, seed).numpy(),
                                   plain.generator.sample(B, [1.0] * T, seed).numpy())
     # training=True: each feature is dropped or scaled by 1/keep
-    train = d.features(x, training=True).numpy()
+    train = d.features(x, training=True, seed=tf.constant([4, 2], tf.int64)).numpy()
     kept = ~np.isclose(train, 0.0)
     np.testing.assert_allclose(train[kept], clean[kept] / keep, rtol=1e-5)
     dropped_share = np.mean(~kept[clean > 1e-6])
@@ -85,6 +85,36 @@ def test_dropout_acts_in_d_training_only_not_on_leaked_features_p_real_or_sample
     expected = np_cross_entropy(d, x.numpy(), y.numpy())
     np.testing.assert_allclose(float(plain.discriminator_step(x, y)[0]), expected, rtol=1e-5)
     assert abs(float(dropped.discriminator_step(x, y)[0]) - expected) > 1e-3
+
+
+def test_d_dropout_masks_are_stateless_and_resume_like_an_uninterrupted_run():
+    """The masks come from the run's random stream (checkpointed), not from a stateful op
+    that restarts with every process: two runs from the same seed and weights draw the
+    same masks step after step, and a rebuilt run whose stream is restored continues them."""
+    x, y = tokens(3, 16), labels(16)
+    first, second = (LeakGAN(tiny_config(dis_dropout_keep_prob=0.5)) for _ in range(2))
+    second.discriminator.set_weights(first.discriminator.get_weights())
+    a = [float(first.discriminator_step(x, y)[0]) for _ in range(3)]
+    assert len(set(a)) == 3
+    assert [float(second.discriminator_step(x, y)[0]) for _ in range(3)] == a
+    # the third step again, from the weights and stream state before it
+    third = LeakGAN(tiny_config(dis_dropout_keep_prob=0.5))
+    replay = LeakGAN(tiny_config(dis_dropout_keep_prob=0.5))
+    replay.discriminator.set_weights(third.discriminator.get_weights())
+    for _ in range(2):
+        third.discriminator_step(x, y)
+        replay.discriminator_step(x, y)
+    state = replay.rng.state.numpy()
+    weights = replay.discriminator.get_weights()
+    fresh = LeakGAN(tiny_config(dis_dropout_keep_prob=0.5))
+    fresh.discriminator.set_weights(weights)
+    fresh.rng.state.assign(state)
+    assert float(fresh.discriminator_step(x, y)[0]) == float(third.discriminator_step(x, y)[0])
+    # the code variant (no dropout) draws nothing from the stream for its D steps
+    plain = LeakGAN(tiny_config())
+    before = plain.rng.state.numpy().copy()
+    plain.discriminator_step(x, y)
+    np.testing.assert_array_equal(plain.rng.state.numpy(), before)
 
 
 # ------------------------------------------------------------------ dis_l2_lambda

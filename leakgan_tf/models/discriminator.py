@@ -86,28 +86,35 @@ class Discriminator(keras.Model):
         g = tf.nn.relu(matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
         return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
-    def features(self, tokens: tf.Tensor, training: bool = False, native: bool = True) -> tf.Tensor:
-        """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]; native: see pooled."""
+    def features(self, tokens: tf.Tensor, training: bool = False, native: bool = True,
+                 seed: tf.Tensor | None = None) -> tf.Tensor:
+        """The leaked feature f = F(s): tokens [N, T] -> [N, D_f]; native: see pooled.
+        With training and dropout, `seed` int64 [2] draws the mask (stateless: a resumed
+        run draws the masks an uninterrupted one does)."""
         f = self.highway(self.pooled(tokens, native))
         if training and self.dropout_keep_prob < 1.0:
-            f = tf.nn.dropout(f, rate=1.0 - self.dropout_keep_prob)
+            if seed is None:
+                raise ValueError("D's dropout needs a seed: pass seed= (LeakGAN draws one from the run's stream)")
+            f = tf.nn.experimental.stateless_dropout(f, rate=1.0 - self.dropout_keep_prob, seed=seed)
         return f
 
     def classify(self, features: tf.Tensor) -> tf.Tensor:
         """[N, D_f] -> logits [N, 2]."""
         return tf.matmul(features, self.out_kernel) + self.out_bias
 
-    def call(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """tokens [N, T] -> logits [N, 2] (class 1 = real)."""
-        return self.classify(self.features(tokens, training=training))
+    def call(self, tokens: tf.Tensor, training: bool = False, seed: tf.Tensor | None = None) -> tf.Tensor:
+        """tokens [N, T] -> logits [N, 2] (class 1 = real); seed: see features."""
+        return self.classify(self.features(tokens, training=training, seed=seed))
 
     def prob_real(self, tokens: tf.Tensor) -> tf.Tensor:
         """P(real) [N], the reward D gives a finished sequence."""
         return tf.nn.softmax(self(tokens))[:, REAL]
 
-    def classification_loss(self, tokens: tf.Tensor, labels: tf.Tensor, training: bool = True) -> tf.Tensor:
-        """Mean softmax cross-entropy + λ·(½‖W_d‖² + ½‖b_d‖²); labels int [N] (1 = real)."""
-        logits = self(tokens, training=training)
+    def classification_loss(self, tokens: tf.Tensor, labels: tf.Tensor, training: bool = True,
+                            seed: tf.Tensor | None = None) -> tf.Tensor:
+        """Mean softmax cross-entropy + λ·(½‖W_d‖² + ½‖b_d‖²); labels int [N] (1 = real);
+        seed: the dropout mask's (see features)."""
+        logits = self(tokens, training=training, seed=seed)
         xent = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
         l2 = tf.nn.l2_loss(self.out_kernel) + tf.nn.l2_loss(self.out_bias)
         return xent + self.l2_reg_lambda * l2, logits
