@@ -122,6 +122,7 @@ def test_the_discriminator_uses_the_native_update_unless_xla_compiles_its_step()
     for xla_phases, used in (((), True), (("discriminator",), False)):
         gan = LeakGAN(tiny_config(xla_phases=xla_phases))
         assert np.isfinite(gan.discriminator_step(tokens, labels)[0].numpy())  # XLA with the op inside would fail
-        assert (NATIVE_OP in op_types(gan._discriminator_step.get_concrete_function(tokens, labels, tf.zeros([2], tf.int64)).graph)) == used
+        step = gan._discriminator_step.get_concrete_function(tokens, labels, tf.zeros([2], tf.int64))
+        assert (NATIVE_OP in op_types(step.graph)) == used
     generator_ops = op_types(gan.pretrain_step.get_concrete_function(tf.zeros([4, 8], tf.int32)).graph)
     assert NATIVE_OP not in generator_ops and "ResourceApplyAdam" in generator_ops
