@@ -1,7 +1,7 @@
 """Building and loading the native ops (leakgan_tf/models/native.py): the cache key
 (sources' bytes, compiler and its version, TensorFlow), two processes building at
 once, a read-only cache, a failed build's log, a prebuilt library named by
-$LEAKGAN_TF_NATIVE_LIB, and a first build that happens before any step is traced."""
+$LEAKGAN_TF_NATIVE_LIB (a first build outside traced steps: test_pooled_conv.py)."""
 import os
 import shutil
 import stat
@@ -93,21 +93,6 @@ def test_two_processes_build_at_once_then_a_run_loads_the_prebuilt_library(tmp_p
         assert done.returncode == 0 and done.stdout.split()[-1] == "True", done.stderr
         assert "note:" not in done.stderr and "AutoGraph" not in done.stderr, done.stderr
     assert not (tmp_path / "elsewhere").exists()
-
-
-@needs_compiler
-def test_a_first_build_happens_before_any_step_is_traced(tmp_path):
-    script = textwrap.dedent("""
-        import tensorflow as tf
-        from leakgan_tf.leakgan import LeakGAN
-        from tests.helpers import tiny_config
-        gan = LeakGAN(tiny_config())
-        gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))
-    """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", native.CACHE: str(tmp_path / "cache")})
-    assert done.returncode == 0, done.stderr
-    assert "note: compiling" in done.stderr and "AutoGraph" not in done.stderr, done.stderr
 
 
 def test_a_missing_prebuilt_library_or_a_read_only_cache_falls_back_with_a_note(tmp_path):
