@@ -79,6 +79,14 @@ REFERENCE = {
              repo_log_2=dict(label="repo log.txt", pretrain_end=8.340,
                              adversarial={0: 8.217, 5: 7.649, 10: 7.290, 15: 7.124, 20: 6.925, 25: 6.810, 30: 6.688,
                                           35: 6.526, 40: 6.453, 45: 6.448, 50: 6.536}),
+             # Synthetic Data/save/log2.txt of the first commit (3bf2d03; later commits deleted it): a third
+             # run whose pretraining differs (MLE epochs 0-115, no interleaved D rounds, apparently from a
+             # checkpoint with D pretrained), so only its adversarial points are a reference.
+             repo_log_3=dict(label="repo log2.txt", pretrain_end=None,
+                             adversarial={0: 8.410, 5: 8.377, 10: 8.265, 15: 8.074, 20: 7.836, 25: 7.664, 30: 7.649,
+                                          35: 7.627, 40: 7.571, 45: 7.315, 50: 7.294, 55: 7.180, 60: 7.352, 65: 7.161,
+                                          70: 7.270, 75: 7.365, 80: 7.512, 85: 7.430, 90: 7.418, 95: 7.456,
+                                          100: 7.574}),
              ground_truth="5.752 (paper oracle)"),
     40: dict(paper=dict(mle=10.411, leakgan=7.191),
              repo_log=dict(pretrain_end=9.295, adversarial={0: 9.294, 5: 8.891, 10: 8.657, 15: 8.411, 20: 8.275,
@@ -418,8 +426,8 @@ def plot(report, path):
 def repo_logs(reference):
     """[(label, {iteration: NLL-oracle})] of the repository's adversarial logs."""
     logs = [("repo log", reference["repo_log"]["adversarial"])]
-    if "repo_log_2" in reference:
-        logs.append((reference["repo_log_2"]["label"], reference["repo_log_2"]["adversarial"]))
+    logs += [(reference[key]["label"], reference[key]["adversarial"]) for key in ("repo_log_2", "repo_log_3")
+             if key in reference]
     return [(name, {int(k): v for k, v in log.items()}) for name, log in logs]
 
 
@@ -504,12 +512,16 @@ def length_section(rep):
         lines += ["", f"{label_of(name, res[name])}, by adversarial iteration (NLL-oracle, per token, nats; the "
                       f"repository's logs at β = 1.5):", "",
                   "| iteration | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
-                  + " | ".join(n for n, _ in logs) + " |",
-                  "|---|---|---|---|---|" + "---|" * len(logs)]
+                  + " | ".join(n for n, _ in logs) + " | logs' band | inside |",
+                  "|---|---|---|---|---|" + "---|" * (len(logs) + 2)]
         for r in rows:
-            lines.append(f"| {r['step']} | {fmt(r.get('nll_oracle'))} | {fmt(r.get('nll_oracle_beta1'))} | "
+            band = [log[r["step"]] for _, log in logs if r["step"] in log]
+            ours = r.get("nll_oracle")
+            inside = "–" if len(band) < 2 or ours is None else "yes" if min(band) <= ours <= max(band) else "no"
+            lines.append(f"| {r['step']} | {fmt(ours)} | {fmt(r.get('nll_oracle_beta1'))} | "
                          f"{fmt(r.get('nll_test'))} | {fmt(r.get('distinct4'))} | "
-                         + " | ".join(fmt(log.get(r["step"])) for _, log in logs) + " |")
+                         + " | ".join(fmt(log.get(r["step"])) for _, log in logs)
+                         + (f" | {fmt(min(band))}–{fmt(max(band))}" if len(band) > 1 else " | –") + f" | {inside} |")
     lines += spread_lines(res, logs)
     cont = res.get("mle_continued", {}).get("epochs")
     if cont:

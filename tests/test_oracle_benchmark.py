@@ -98,14 +98,16 @@ def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
                "code_seed89": {"seed": 89, "target_iterations": 50,
                                "adversarial": [{"step": 0, "nll_oracle": 8.3}, {"step": 5, "nll_oracle": 7.9}]}}
     text = ob.markdown([short_report(ob, 20, results)])
-    assert "| 0 | 8.200 | – | – | – | 8.242 | 8.217 |" in text and "| 5 | 8.000 | – | – | – | 7.884 | 7.649 |" in text
+    # beside log1.txt, log.txt and log2.txt of the first commit, with their band
+    assert "| 0 | 8.200 | – | – | – | 8.242 | 8.217 | 8.410 | 8.217–8.410 | no |" in text
+    assert "| 5 | 8.000 | – | – | – | 7.884 | 7.649 | 8.377 | 7.649–8.377 | yes |" in text
     assert "| LeakGAN, code variant, seed 88 | 10 of 100 |" in text
     # seeds differ by 0.1 at both iterations; the repo logs by 0.025 and 0.235
     assert "mean |difference| 0.100, largest 0.100; between the repository's two logs at the same iterations: " \
            "mean 0.130, largest 0.235" in text
     text40 = ob.markdown([short_report(ob, 40, results)])
-    assert "| 0 | 8.200 | – | – | – | 9.294 | 9.036 |" in text40
-    assert "| 5 | 8.000 | – | – | – | 8.891 | 8.721 |" in text40
+    assert "| 0 | 8.200 | – | – | – | 9.294 | 9.036 | 9.036–9.294 | no |" in text40
+    assert "| 5 | 8.000 | – | – | – | 8.891 | 8.721 | 8.721–8.891 | no |" in text40
     assert "| repo log | repo experiment-log40.txt |" in text40
 
 
