@@ -36,7 +36,7 @@ RANGES = dict(
     pretrain_g_epochs=">=0", pretrain_eval_epochs=">=0", adversarial_iterations=">=0", rollout_num=">=1",
     adv_d_rounds=">=0", eval_every=">=1", interleave_mle_every=">=0", mle_epoch_fraction="(0,1]",
     sample_batch=">=1", oracle_seed="seed", oracle_emb_dim=">=1", oracle_hidden_dim=">=1",
-    min_count=">=0", max_vocab=">=0", test_fraction="(0,1)", seed="seed", rescale_delta=">=0",
+    min_count=">=1", max_vocab=">=0", test_fraction="(0,1)", seed="seed", rescale_delta=">=0",
 )
 _RULES = {
     ">=0": (lambda v: v >= 0, "must be >= 0"),
@@ -55,6 +55,13 @@ def check_range(name, value, rule):
         if not ok(v):
             shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
             raise UserError(f"--{name}={shown} {'has an element that ' if isinstance(value, tuple) else ''}{what}")
+
+
+def _check_file(flag: str, path: str, fix: str) -> None:
+    if os.path.isdir(path):
+        raise UserError(f"--{flag}={path} is a folder, not a file; pass the file itself")
+    if not os.path.isfile(path):
+        raise UserError(f"--{flag}={path}: file not found; {fix}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +165,10 @@ class Config:
             raise UserError(f"--step_size={self.step_size} must divide --seq_len={self.seq_len}")
         if not 0 <= self.start_token < self.vocab_size:
             raise UserError(f"--start_token={self.start_token} must be in [0, --vocab_size={self.vocab_size})")
-        widths = [h for h, _ in zip(self.dis_filter_sizes, self.dis_num_filters)]
+        if len(self.dis_filter_sizes) != len(self.dis_num_filters):
+            raise UserError(f"--dis_filter_sizes has {len(self.dis_filter_sizes)} widths but --dis_num_filters has "
+                            f"{len(self.dis_num_filters)} counts; give one count per width")
+        widths = list(self.dis_filter_sizes)
         if not widths or max(widths) > self.seq_len or min(widths) < 1:
             raise UserError(f"--dis_filter_sizes={list(widths)} must be between 1 and --seq_len={self.seq_len}")
         for name in switches.CHOICES:
@@ -169,8 +179,8 @@ class Config:
             raise UserError("--dataset=tfds needs --tfds_name (e.g. local_text/coco)")
         for name in ("train_file", "test_file"):
             path = getattr(self, name)
-            if self.dataset == "text" and path and not os.path.isfile(path):
-                raise UserError(f"--{name}={path}: file not found; set LEAKGAN_SHARED_DATA or pass an existing file")
+            if self.dataset == "text" and path:
+                _check_file(name, path, "set LEAKGAN_SHARED_DATA or pass an existing file")
         unknown = set(self.xla_phases) - set(XLA_PHASES)
         if unknown:
             raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; choose from {', '.join(XLA_PHASES)}")
@@ -179,9 +189,9 @@ class Config:
         if self.init_from and not (os.path.isdir(self.init_from) or os.path.isfile(self.init_from + ".index")):
             raise UserError(f"--init_from={self.init_from}: no such run directory or checkpoint; pass a --logdir "
                             f"of a finished run (or one of its checkpoints/ckpt-N)")
-        if self.oracle_params and not os.path.isfile(self.oracle_params):
-            raise UserError(f"--oracle_params={self.oracle_params}: file not found; set LEAKGAN_SHARED_DATA or "
-                            f"pass an existing .npz (python -m synthetic_oracle create makes one)")
+        if self.oracle_params:
+            _check_file("oracle_params", self.oracle_params, "set LEAKGAN_SHARED_DATA or pass an existing .npz "
+                                                             "(python -m synthetic_oracle create makes one)")
         if self.num_samples == 0:
             raise UserError(f"--generated_num={self.generated_num} is smaller than one batch ({self.batch_size})")
         if not isinstance(self.goal_normalize, bool):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
@@ -34,16 +35,41 @@ def read_int_sequences(path: str | os.PathLike, vocab_size: int | None = None,
     return files.read_int_sequences(path, vocab_size, length, error=UserError)
 
 
-def atomic_write(path: str | os.PathLike, mode: str = "w") -> contextlib.AbstractContextManager[IO]:
+class WriteError(UserError):
+    """A file could not be written (a full disk, permissions); the message names the
+    file and the reason. Trainer adds the last good checkpoint to it."""
+
+
+def write_error(path: str | os.PathLike, error: BaseException) -> WriteError:
+    """The WriteError for an OSError (or TensorFlow error) writing path."""
+    from leakgan_tf.run_dir import io_reason
+    return WriteError(f"cannot write {path} ({io_reason(error)}); free space on its disk or fix its permissions")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Context manager: a file object for a temp file next to path, fsynced and
     renamed over path on success, removed on an exception (synthetic_oracle.files).
-    mode is "w" (UTF-8 text) or "wb"."""
-    return files.atomic_write(path, mode, error=UserError)
+    mode is "w" (UTF-8 text) or "wb". An OSError (a full disk) is a WriteError."""
+    try:
+        with files.atomic_write(path, mode, error=UserError) as f:
+            yield f
+    except OSError as e:
+        raise write_error(path, e) from None
 
 
 def write_int_sequences(path: str | os.PathLike, array: np.ndarray) -> None:
     """Writes int [N, T] as N lines of T space-separated ids, atomically."""
-    files.write_int_sequences(path, array, error=UserError)
+    try:
+        files.write_int_sequences(path, array, error=UserError)
+    except OSError as e:
+        raise write_error(path, e) from None
+
+
+def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
+    """Writes one line per string (UTF-8), atomically."""
+    with atomic_write(path) as f:
+        f.write("".join(line + "\n" for line in lines))
 
 
 def discriminator_batches(positives: np.ndarray, negatives: np.ndarray, batch_size: int,

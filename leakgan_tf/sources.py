@@ -106,14 +106,18 @@ PAPER_ORACLE = "oracle_target_params.npz"
 
 
 def build_text_source(cfg: Config, logdir: pathlib.Path, fresh: bool) -> TextSource:
-    """Prepares the corpus (vocabulary kept in the logdir) and sizes the model to it."""
-    from leakgan_tf import text
+    """Prepares the corpus and sizes the model to it. The vocabulary is read from
+    the logdir's vocab.txt (unless fresh), or built from the training split and
+    saved there once the corpus is known to be usable: both splits must hold at
+    least one batch of sentences that fit (UserError saying how many are needed);
+    a rejected corpus writes nothing."""
+    from leakgan_tf import run_dir, text
+    run_dir.check_logdir(logdir)
     vocab_path = pathlib.Path(logdir) / "vocab.txt"
-    if fresh:
-        vocab_path.unlink(missing_ok=True)
-    vocab_path.parent.mkdir(parents=True, exist_ok=True)
+    reuse = vocab_path.is_file() and not fresh
     common = dict(seq_len=cfg.seq_len, min_count=cfg.min_count, max_vocab=cfg.max_vocab or None,
-                  tokenizer=cfg.tokenizer, too_long=cfg.too_long, vocab_path=vocab_path, oov=cfg.oov)
+                  tokenizer=cfg.tokenizer, too_long=cfg.too_long, vocab_path=vocab_path if reuse else None,
+                  oov=cfg.oov)
     if cfg.dataset == "text":
         corpus = text.prepare_corpus(cfg.train_file, cfg.test_file or None, test_fraction=cfg.test_fraction,
                                      **common)
@@ -127,12 +131,50 @@ def build_text_source(cfg: Config, logdir: pathlib.Path, fresh: bool) -> TextSou
             train, test = (load_tfds_text(cfg.tfds_name, split) for split in ("train", "test"))
         corpus = text.corpus_from_sentences(train, test, **common)
         where = f"tfds {cfg.tfds_name}"
+    check_batches(corpus, cfg)
     cfg = dataclasses.replace(cfg, vocab_size=corpus.vocab_size).validate()
+    if not reuse:
+        try:
+            vocab_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot write to --logdir={logdir}: {e.strerror or e}; choose a writable directory "
+                            f"with free space") from None
+        run_dir.lock(logdir)  # one training per logdir: the vocabulary of a running one is not replaced
+        corpus.vocab.save(vocab_path)
+        corpus.stats["vocab"]["source"] += f", saved to {vocab_path}"
     tr, te = corpus.stats["train"], corpus.stats["test"]
     print(f"data: {where}: vocabulary {corpus.vocab_size} ({corpus.stats['vocab']['source']}); train {tr['kept']} "
           f"sentences ({tr['dropped_too_long']} too long, {tr['truncated']} truncated); test {te['kept']} "
           f"({te['dropped_too_long']} too long, {te['unknown_tokens']} unknown tokens)", flush=True)
     return TextSource(corpus, cfg, cfg.tokenizer)
+
+
+def check_batches(corpus: Corpus, cfg: Config) -> None:
+    """UserError unless the training and the test split each hold at least one
+    batch (--batch_size) of sentences that fit: MLE epochs and NLL-test run on
+    whole batches. Says how many sentences, or lines of --train_file, are needed."""
+    need = cfg.batch_size
+    split = cfg.dataset == "text" and not cfg.test_file
+    for name, stats in (("training", corpus.stats["train"]), ("test", corpus.stats["test"])):
+        if stats["kept"] >= need:
+            continue
+        dropped = stats["sentences"] - stats["kept"]
+        why = f" ({dropped} of {stats['sentences']} left out: too long or unknown words)" if dropped else ""
+        if split:  # both splits come from --train_file by --test_fraction
+            where, lines = f"--train_file={cfg.train_file}", need
+            while min(lines - round(lines * cfg.test_fraction), round(lines * cfg.test_fraction)) < need:
+                lines += 1
+            fix = (f"give it at least {lines} sentences that fit (--test_fraction={cfg.test_fraction} of them are "
+                   f"held out for the test split), or lower --batch_size")
+        elif cfg.dataset == "text":
+            flag = "--train_file" if name == "training" else "--test_file"
+            where = f"{flag}={cfg.train_file if name == 'training' else cfg.test_file}"
+            fix = f"give it at least {need} sentences that fit, or lower --batch_size"
+        else:
+            where = f"--tfds_name={cfg.tfds_name}"
+            fix = f"use a dataset with at least {need} such sentences in each split, or lower --batch_size"
+        raise UserError(f"the {name} split of {where} has {stats['kept']} sentences that fit --seq_len={cfg.seq_len}"
+                        f"{why}, fewer than one batch (--batch_size={need}); {fix}")
 
 
 class OracleSource:

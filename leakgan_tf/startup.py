@@ -73,3 +73,23 @@ def before_tensorflow(argv=None, environ=None):
     prefer_onednn(environ)
     if level != "0" and "tensorflow" not in sys.modules:
         import_tensorflow_quietly()
+
+
+def configure_devices(environ=None) -> list[str]:
+    """After TensorFlow is imported, before it makes a tensor: GPU memory growth on (one
+    process no longer takes every GPU's whole memory; TF_FORCE_GPU_ALLOW_GROWTH=false
+    keeps TensorFlow's default), and a `warning:` line when a CUDA build of TensorFlow
+    sees no GPU (it trains on the CPU then). Returns the physical GPUs' names."""
+    import tensorflow as tf
+    environ = os.environ if environ is None else environ
+    gpus = tf.config.list_physical_devices("GPU")
+    if environ.get("TF_FORCE_GPU_ALLOW_GROWTH", "").lower() != "false":
+        for gpu in gpus:
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:  # the device was initialised already: keep what it has
+                pass
+    if tf.test.is_built_with_cuda() and not gpus:
+        print("warning: this TensorFlow is built with CUDA but sees no GPU (check CUDA_VISIBLE_DEVICES and the "
+              "driver; TensorFlow's own lines: --verbosity=0); training runs on the CPU", file=sys.stderr, flush=True)
+    return [gpu.name for gpu in gpus]

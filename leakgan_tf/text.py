@@ -403,11 +403,11 @@ def corpus_from_sentences(train_sentences: list[str], test_sentences: list[str],
     else:
         vocab = Vocabulary.build(train_tokens, min_count=min_count, max_size=max_vocab)
         source = "built from the training split"
-        if vocab_path is not None:
-            vocab.save(vocab_path)
-            source += f", saved to {vocab_path}"
     train, train_stats = encode_corpus(train_tokens, vocab, seq_len, too_long, oov, names[0])
     test, test_stats = encode_corpus(test_tokens, vocab, seq_len, too_long, oov, names[1])
+    if vocab_path is not None and not pathlib.Path(vocab_path).is_file():
+        vocab.save(vocab_path)  # only once both splits encoded: a rejected corpus writes nothing
+        source += f", saved to {vocab_path}"
     distinct = len({t for tokens in train_tokens for t in tokens})
     stats = dict(train=train_stats, test=test_stats,
                  vocab=dict(size=len(vocab), words=len(vocab) - NUM_SPECIAL, distinct_train_words=distinct,

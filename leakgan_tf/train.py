@@ -18,8 +18,10 @@ boundary; a second signal quits at once).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
 import pathlib
 import shutil
 import signal
@@ -32,7 +34,7 @@ import tensorflow as tf
 from leakgan_tf import data, run_dir
 from leakgan_tf.errors import UserError
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.summaries import Progress, Summaries
+from leakgan_tf.summaries import SCALARS_CSV, Progress, Summaries
 
 if TYPE_CHECKING:
     from leakgan_tf.config import Config
@@ -59,65 +61,99 @@ class Trainer:
     def __init__(self, cfg: Config, logdir: str | pathlib.Path, source: Source, fresh: bool = False,
                  checkpoint_every: int = 5, out: TextIO | None = None, keep_checkpoints: int = 3,
                  scratch: str | pathlib.Path | None = None):
+        run_dir.check_logdir(logdir)
         self.cfg = cfg
         self.logdir = pathlib.Path(logdir)
         self.chief = scratch is None
         self.outdir = self.logdir if self.chief else pathlib.Path(scratch)  # where this process writes
         self.fresh = fresh
         self.checkpoint_every = max(1, checkpoint_every)
-        self._prepare_logdir(fresh)
+        if not fresh:
+            run_dir.check_resumable(self.logdir, cfg)  # reads only: a refused rerun writes nothing
         self.source = source
         self.gan = LeakGAN(cfg)
         position = run_dir.position_variables()
         self.blocks_done, self.iterations_done, self.units_done = (position[k] for k in run_dir.POSITION)
         self._stop_requested = False
         self.checkpoint = run_dir.checkpoint(self.gan, position)
-        self.ckpt_manager = tf.train.CheckpointManager(self.checkpoint, str(self.outdir / run_dir.CHECKPOINTS),
-                                                       max_to_keep=max(1, keep_checkpoints) if self.chief else 1)
-        self.summaries = Summaries(self.outdir)
+        self._latest = None  # the checkpoint restored or last written by this process
+        self._config_written = False
+        self._check_space("this run's checkpoints", reclaim=self._checkpoints_bytes() if fresh else 0)
+        self._prepare_logdir(fresh)
+        self._keep = max(1, keep_checkpoints) if self.chief else 1
+        self._manager = None  # made at the first save (ckpt_manager)
+        self.summaries = Summaries(self.outdir)  # writes nothing until the first scalar
         self.progress = Progress(schedule_units(cfg), **({"out": out} if out else {}))
         self.progress.load(self.logdir / run_dir.CHECKPOINTS / TIMINGS)
 
     # ------------------------------------------------------------------ setup
     def _prepare_logdir(self, fresh):
-        saved = self.outdir / run_dir.CONFIG
+        """Creates the folder and locks it (run_dir.lock: one training per logdir);
+        with fresh, removes what the last run wrote. config.json is written once a
+        checkpoint is restored (or before the first save), so a refused resume
+        leaves the folder as it was."""
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
-            if not self.chief:
-                if not fresh:
-                    run_dir.check_resumable(self.logdir, self.cfg)
-            elif fresh:
+            if self.chief:
+                run_dir.lock(self.logdir)
+            if self.chief and fresh:
                 for name in ("checkpoints", "samples"):
                     shutil.rmtree(self.logdir / name, ignore_errors=True)
-                for name in ("real_data.txt", "test_data.txt", "config.json"):
+                for name in ("real_data.txt", "test_data.txt", run_dir.CONFIG, SCALARS_CSV):
                     (self.logdir / name).unlink(missing_ok=True)
-            else:
-                run_dir.check_resumable(self.logdir, self.cfg)
-            with data.atomic_write(saved) as f:
-                f.write(self.cfg.to_json())
         except OSError as e:
             raise UserError(f"cannot write to --logdir={self.logdir}: {e.strerror or e}; "
                             f"choose a writable directory with free space") from None
 
+    @property
+    def ckpt_manager(self) -> tf.train.CheckpointManager:
+        """The CheckpointManager of this process's checkpoints folder, made when first
+        needed (at the first save: after the restore, so a refused resume writes
+        nothing). An index file that names no complete checkpoint (lost files, an
+        empty or garbled file, on which TensorFlow's reader warns or fails) is
+        dropped first: the save writes it anew."""
+        if self._manager is None:
+            directory = self.outdir / run_dir.CHECKPOINTS
+            index = directory / "checkpoint"
+            if index.exists() and run_dir.indexed_checkpoint(directory) is None:
+                index.unlink()
+            self._manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=self._keep)
+        return self._manager
+
+    def _write_config(self):
+        if not self._config_written:
+            with data.atomic_write(self.outdir / run_dir.CONFIG) as f:
+                f.write(self.cfg.to_json())
+            self._config_written = True
+
     def restore(self) -> str | None:
-        """Restores the latest checkpoint if there is one; returns its path or None."""
+        """Restores the latest checkpoint if there is one (run_dir.latest_checkpoint:
+        from the index file, or from the checkpoint files when it is missing);
+        returns its path or None."""
         if not self.chief and self.fresh:
             return None  # the chief is starting over (and may be deleting the old checkpoints)
-        latest = tf.train.latest_checkpoint(str(self.logdir / run_dir.CHECKPOINTS))
+        directory = self.logdir / run_dir.CHECKPOINTS
+        latest = run_dir.latest_checkpoint(self.logdir)
         if latest:
+            if latest != run_dir.indexed_checkpoint(directory):
+                self.progress.log("resume", f"{directory / 'checkpoint'} is missing or names no checkpoint on "
+                                            f"disk; using {pathlib.Path(latest).name}, the newest complete "
+                                            f"checkpoint among the files")
             self._restore(latest, f"checkpoint {latest}", "use the run's own settings or --fresh")
+            self._latest = latest
         return latest
 
-    def _restore(self, path, what, fix):
-        """Restores checkpoint path into this run's objects, or raises a UserError
-        naming what did not fit and the fix."""
+    def _restore(self, path, what, fix, resume=True):
+        """Restores checkpoint path into this run's objects, or raises a UserError:
+        the checkpoint is damaged (naming the file) or does not fit (what did not
+        fit, and fix)."""
         try:
             status = self.checkpoint.restore(path)
             status.expect_partial()  # silences TF's warnings at exit if the check below fails
             status.assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
+        except Exception as e:  # a damaged file raises IndexError, DataLossError, ...: restore_error tells
             tf.get_logger().setLevel("ERROR")  # TF's unrestored-value warnings at exit add nothing
-            raise UserError(f"{what} does not fit this model ({str(e).splitlines()[0][:120]}); {fix}") from None
+            raise run_dir.restore_error(path, e, what, fix, resume) from None
 
     def initialize_from(self, where: str) -> str:
         """Warm start (--init_from): restores another run's latest checkpoint (or the
@@ -125,13 +161,14 @@ class Trainer:
         then applies this run's learning rates and saves it as this run's first
         checkpoint. Returns the checkpoint path."""
         path = pathlib.Path(where)
-        latest = tf.train.latest_checkpoint(str(path / "checkpoints")) if path.is_dir() else str(path)
+        latest = run_dir.latest_checkpoint(path) if path.is_dir() else str(path)
         if not latest:
             raise UserError(f"--init_from={where} holds no checkpoint (expected {path / 'checkpoints'}); "
                             f"run that experiment first or pass a checkpoints/ckpt-N path")
         source_run = pathlib.Path(latest).parent.parent
         run_dir.check_same_meaning(source_run, self.cfg, latest)
-        self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run")
+        self._restore(latest, f"--init_from checkpoint {latest}", "use the same model sizes as that run",
+                      resume=False)
         for line in self.source.inherit(source_run):
             self.progress.log("init", line)
         rates = dict(discriminator=self.cfg.dis_learning_rate)
@@ -141,15 +178,77 @@ class Trainer:
         return latest
 
     def save(self) -> str:
-        try:
-            path = self.ckpt_manager.save()
-        except (OSError, tf.errors.OpError) as e:
-            raise UserError(f"could not write a checkpoint to {self.logdir / 'checkpoints'} ({e}); the last good "
-                            f"one is {self.ckpt_manager.latest_checkpoint}; free space or fix permissions and rerun"
-                            ) from None
+        """Writes the next checkpoint (config.json first, then timings). Its number
+        is above every checkpoint file in the folder, so no file this attempt did not
+        write is overwritten (a run whose `checkpoint` index was lost resumes from the
+        files and saves after them). UserError, before anything is written, when the
+        disk has less free space than a checkpoint takes."""
+        self._write_config()
+        number = max([int(self.checkpoint.save_counter.numpy()),
+                      *run_dir.checkpoint_numbers(self.outdir / run_dir.CHECKPOINTS)]) + 1
+        self._check_space(f"checkpoint ckpt-{number}")
+        path = self._write_checkpoint(number)
         self.summaries.flush()
         self.progress.save(self.outdir / run_dir.CHECKPOINTS / TIMINGS)
         return path
+
+    def _write_checkpoint(self, number: int) -> str:
+        """Writes checkpoint ckpt-<number>; if that fails (a full disk), removes what
+        the failed write left (TensorFlow's ckpt-N_temp folder, partial files) and
+        raises a UserError naming the reason and the last good checkpoint."""
+        directory = self.outdir / run_dir.CHECKPOINTS
+        try:
+            path = self.ckpt_manager.save(checkpoint_number=number)
+        except (OSError, tf.errors.OpError) as e:
+            prefix = os.path.normpath(directory / f"ckpt-{number}")
+            if run_dir.indexed_checkpoint(directory) == prefix:
+                self._latest = prefix  # written and indexed: only the clean-up of old ones failed
+            else:
+                for leftover in run_dir.checkpoint_numbers(directory).get(number, []):
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink(missing_ok=True)
+            raise UserError(f"could not write checkpoint {prefix} ({run_dir.io_reason(e)}); {self._last_good()}; "
+                            f"free space or fix permissions and rerun") from None
+        self._latest = path
+        return path
+
+    def _last_good(self) -> str:
+        if self._latest:
+            return f"the last good checkpoint is {self._latest} (rerun the same command to resume from it)"
+        return "there is no checkpoint yet (a rerun starts from the beginning)"
+
+    def _checkpoint_bytes(self) -> int:
+        """Bytes one checkpoint takes: the last one's files, or (none yet) the sum of
+        every variable's bytes plus 320 bytes each for the index and object graph."""
+        if self._latest:
+            files = [p for p in pathlib.Path(self._latest).parent.glob(pathlib.Path(self._latest).name + ".*")]
+            if files:
+                return sum(p.stat().st_size for p in files if p.is_file())
+        gan = self.gan
+        variables = [*gan.discriminator.variables, *gan.manager.variables, *gan.worker.variables,
+                     *(v for opt in gan.optimizers.values() for v in opt.variables)]
+        return sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size + 320 for v in variables)
+
+    def _checkpoints_bytes(self) -> int:
+        """Bytes of the files in this process's checkpoints folder (--fresh frees them)."""
+        directory = self.outdir / run_dir.CHECKPOINTS
+        return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else 0
+
+    def _check_space(self, what: str, reclaim: int = 0) -> None:
+        """UserError when the disk of the checkpoints folder has less free space
+        (plus reclaim) than one checkpoint needs. Cheap (statvfs); run at start-up,
+        so a disk that cannot hold a checkpoint is noticed before the first unit,
+        and before every save, so a full disk stops the run without a half-written one."""
+        directory = self.outdir / run_dir.CHECKPOINTS
+        existing = next(p for p in (directory, *directory.parents) if p.exists())
+        free = shutil.disk_usage(existing).free + reclaim
+        need = self._checkpoint_bytes()
+        if free < need:
+            then = f"; {self._last_good()}" if what.startswith("checkpoint") else ""  # mid-run: what is kept
+            raise UserError(f"not enough free space for {what} in {directory}: {_size(free)} free, a checkpoint of "
+                            f"this model takes about {_size(need)}{then}; free space or choose another --logdir")
 
     def _mle_data(self):
         return self.source.mle_data()
@@ -162,7 +261,7 @@ class Trainer:
                     self.progress.log("warning", f"{name} is not finite during {where}; those batches were "
                                                  f"skipped (--skip_nonfinite)")
                     continue
-                last = self.ckpt_manager.latest_checkpoint or "none yet (rerun with --fresh)"
+                last = self._latest or "none yet (rerun with --fresh)"
                 raise NonFiniteError(f"{name} is not finite during {where}; the last good checkpoint is {last} "
                                      f"(rerun to resume from it; lower --gen_learning_rate/--dis_learning_rate "
                                      f"if it recurs, or pass --skip_nonfinite to skip such batches)")
@@ -197,6 +296,9 @@ class Trainer:
         or (mle_epoch_fraction < 1, COCO's 1/20 "epoch") the next slice of it,
         rotating with call_index so successive calls cover all the data."""
         batches = len(tokens) // self.cfg.batch_size
+        if batches == 0:
+            raise UserError(f"the MLE set has {len(tokens)} sequences, fewer than one batch (--batch_size="
+                            f"{self.cfg.batch_size}); give more training data or lower --batch_size")
         take = max(1, math.ceil(batches * self.cfg.mle_epoch_fraction))
         first = call_index * take % batches if take < batches else 0
         order = [(first + i) % batches for i in range(take)]
@@ -220,7 +322,12 @@ class Trainer:
         self.progress.timed("eval", seconds)
         self.summaries.text(step, f"{tag}/samples", [self.source.decode(s) for s in samples[:8]])
         sample_dir = self.outdir / "samples"
-        sample_dir.mkdir(exist_ok=True)
+        try:
+            sample_dir.mkdir(exist_ok=True)
+        except OSError as e:
+            raise data.write_error(sample_dir, e) from None
+        if self.cfg.dataset != "oracle":  # text runs: the sentences too, decoded with the run's vocabulary
+            data.write_lines(sample_dir / f"{tag}_{step:04d}{TEXT_SAMPLES}", [self.source.decode(s) for s in samples])
         data.write_int_sequences(sample_dir / f"{tag}_{step:04d}.txt", samples)
         shown = " ".join(f"{k} {v:.4f}" for k, v in scores.items())
         self.progress.log(tag, f"step {step}: {shown} ({seconds:.1f}s)")
@@ -324,11 +431,19 @@ class Trainer:
 
     def run(self) -> int | None:
         """Runs (or resumes) the whole schedule; returns None, or the signal number
-        that stopped it after saving a checkpoint."""
+        that stopped it after saving a checkpoint. A file that cannot be written
+        (a full disk) stops it with one line naming the file and the last good checkpoint."""
+        try:
+            return self._run()
+        except data.WriteError as e:
+            raise UserError(f"{e}; {self._last_good()}") from None
+
+    def _run(self) -> int | None:
         latest, how = self.restore(), "resume"
         cfg = self.cfg
         if not latest and cfg.init_from:
             latest, how = self.initialize_from(cfg.init_from), "init"
+        self._write_config()
         if latest:
             self.progress.resume(int(self.blocks_done.numpy()) * (cfg.pretrain_d_rounds + cfg.pretrain_g_epochs)
                                  + int(self.iterations_done.numpy()) * (1 + cfg.adv_d_rounds)
@@ -345,14 +460,23 @@ class Trainer:
             path = self.save()
             self.progress.log("signal", f"stopped; checkpoint {path}; rerun the same command to resume")
             return self._stop_requested
+        except BaseException:
+            with contextlib.suppress(UserError):  # e.g. a full disk: the error on its way out says what failed
+                self.summaries.flush()
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self.summaries.flush()
+        self.summaries.flush()
         return None
 
 
 TIMINGS = "timings.json"  # Progress timings, kept beside the checkpoints (removed with them by --fresh)
+TEXT_SAMPLES = ".text"  # text runs: samples/<tag>_<step>.text holds the decoded sentences of <tag>_<step>.txt
+
+
+def _size(count: int) -> str:
+    return f"{count / 2 ** 20:.1f} MB" if count >= 2 ** 20 else f"{count / 1024:.0f} KB"
 
 
 def schedule_units(cfg):
