@@ -150,11 +150,12 @@ class LeakGAN:
     def param_counts(self) -> dict[str, int]:
         return {m.name: num_params(m) for m in (self.discriminator, self.manager, self.worker)}
 
-    def reset_rng(self, seed: int) -> None:
+    def reset_rng(self, seed: int, branch: int = 0) -> None:
         """Restarts the run's random stream at `seed`. The seed is Philox's key: from_seed
         would put it in the counter, which every draw advances by 256, so seeds 256 apart
-        would replay one stream shifted by a draw."""
-        self.rng.reset_from_key_counter(seed, [0, 0])
+        would replay one stream shifted by a draw. `branch` > 0 starts 2⁶⁴·branch draws
+        in, a stream of its own (a --init_from branch with another seed)."""
+        self.rng.reset_from_key_counter(seed, [0, branch])
 
     def next_seed(self) -> tf.Tensor:
         """A fresh int64 [2] seed from the run's random stream."""

@@ -278,13 +278,18 @@ class TextSource:
     def positives(self, num: int, seed: int) -> np.ndarray:
         """A fresh random sample of training sentences each round (with replacement
         only if too few); with dis_positives=fixed, the same sample every round."""
-        rng = np.random.default_rng(self.cfg.seed if self.cfg.dis_positives == "fixed" else seed)
-        train = self.corpus.train
-        return train[rng.choice(len(train), size=num, replace=num > len(train))]
+        return self._sentences(num, self.cfg.seed if self.cfg.dis_positives == "fixed" else seed)
 
     def reward_reals(self, seed: int) -> np.ndarray:
-        """One batch of real sentences appended to reward ranking (spec §6.4)."""
-        return self.positives(self.cfg.batch_size, seed)
+        """One batch of real sentences appended to reward ranking (spec §6.4): a fresh
+        one at every G step whatever --dis_positives says (the original takes the next
+        batch of its MLE loader each time)."""
+        return self._sentences(self.cfg.batch_size, seed)
+
+    def _sentences(self, num: int, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        train = self.corpus.train
+        return train[rng.choice(len(train), size=num, replace=num > len(train))]
 
     def words(self, row: np.ndarray) -> list[str]:
         return self.corpus.vocab.decode(row)

@@ -171,6 +171,13 @@ class Trainer:
                       resume=False)
         for line in self.source.inherit(source_run):
             self.progress.log("init", line)
+        parent_seed = (run_dir.saved_settings(source_run) or {}).get("seed")
+        if parent_seed != self.cfg.seed:
+            # Another seed than the parent's: a random stream of the branch's own (the
+            # restored one would make every branch of that checkpoint draw alike).
+            self.gan.reset_rng(self.cfg.seed, branch=1)
+            self.progress.log("init", f"--seed={self.cfg.seed} differs from that run's seed {parent_seed}: "
+                                      f"random draws restart from seed {self.cfg.seed}")
         rates = dict(discriminator=self.cfg.dis_learning_rate)
         for name, opt in self.gan.optimizers.items():
             opt.learning_rate = rates.get(name, self.cfg.gen_learning_rate)

@@ -35,3 +35,17 @@ def test_derived_streams_are_named_by_64_random_bits():
     # a group's draws at a position come from its own 64-bit stream
     u = uniforms(tf.constant(groups[:2]), tf.constant(3), 8).numpy()
     assert not np.allclose(u[:4], u[4:])
+
+
+def test_reward_reals_are_a_fresh_batch_at_every_step_even_with_fixed_positives(tmp_path):
+    """The original takes the next batch of its MLE loader at every G step; with
+    --dis_positives=fixed (the paper variant) the reals were one fixed batch."""
+    from leakgan_tf import sources
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"w{i % 7} w{i % 5} w{i % 3} w{i}\n" for i in range(200)))
+    cfg = tiny_config(dataset="text", train_file=str(corpus), test_fraction=0.2, tokenizer="whitespace",
+                      dis_positives="fixed", min_count=1)
+    source = sources.from_config(cfg, tmp_path / "run")
+    a, b = source.reward_reals(seed=11), source.reward_reals(seed=12)
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    np.testing.assert_array_equal(source.positives(8, seed=11), source.positives(8, seed=12))  # fixed: the same

@@ -111,6 +111,13 @@ def test_init_from_branches_a_run_off_another_runs_checkpoint(tmp_path):
     for a, b in zip(slots, [v for v in branch.gan.optimizers["pretrain_worker"].variables if v.shape.rank]):
         np.testing.assert_array_equal(a, b.numpy())
     assert float(branch.gan.optimizers["adversarial_worker"].learning_rate.numpy()) == pytest.approx(0.003)
+    # another seed than the parent's: a stream of the branch's own, not the parent's continued
+    parent_state = base.gan.rng.state.numpy()
+    assert not np.array_equal(branch.gan.rng.state.numpy(), parent_state)
+    same = tiny_trainer(tiny_config(**{**SCHEDULE, "init_from": str(tmp_path / "pretrained"), "generated_num": 8,
+                                       "seed": base.cfg.seed, "extended_eval": True}), tmp_path / "same")
+    same.initialize_from(str(tmp_path / "pretrained"))
+    np.testing.assert_array_equal(same.gan.rng.state.numpy(), parent_state)  # the same seed continues it
     assert int(branch.blocks_done.numpy()) == 1 and branch.ckpt_manager.latest_checkpoint
     branch = tiny_trainer(cfg, tmp_path / "branch", checkpoint_every=1)  # resumes its own checkpoint
     branch.run()
