@@ -6,7 +6,9 @@ and any flag set on the command line or in a flagfile wins over both.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 from absl import flags
 
@@ -173,3 +175,130 @@ def expand_data_path(path: str) -> str:
     for name, value in env.items():
         path = path.replace("${" + name + "}", value).replace("$" + name, value)
     return path
+
+
+# ---------------------------------------------------------------- --help
+# `main --help` lists the flags by group: the first Config field of each group
+# (Config's own order) and the run flags main defines itself.
+CONFIG_GROUPS = {"vocab_size": "model (spec §1, §2)", "gen_learning_rate": "optimisation",
+                 "eval_beta": "inverse temperatures β (logits × β, spec §2.1)",
+                 "generated_num": "schedule and execution (spec §7.1)", "dataset": "data",
+                 "variant": "code vs paper switches (spec §13); --variant sets several at once"}
+RUN_FLAGS = ("flagfile", "logdir", "preset", "fresh", "dry_run", "checkpoint_every", "keep_checkpoints")
+HELP_ARGS = ("--help", "--helpshort", "-?", "-h", "--help=true", "--help=1")
+
+
+def help_asked(argv: list[str]) -> str | None:
+    """"short" when argv (before a `--`) asks for help (--help, --helpshort, -?, -h),
+    "full" for --helpfull, else None. absl answers both but exits 1."""
+    args = argv[:argv.index("--")] if "--" in argv else argv
+    if any(a in ("--helpfull", "--helpfull=true") for a in args):
+        return "full"
+    return "short" if any(a in HELP_ARGS for a in args) else None
+
+
+def main_groups() -> list[tuple[str, list[str]]]:
+    """(title, flag names) of every flag of `leakgan_tf.main`, by group (define_flags first)."""
+    groups = [("run", list(RUN_FLAGS))]
+    for field in dataclasses.fields(Config):
+        if field.name in CONFIG_GROUPS:
+            groups.append((CONFIG_GROUPS[field.name], []))
+        groups[-1][1].append(field.name)
+    return groups
+
+
+def usage(doc: str, groups: list[tuple[str, list[str]]], width: int = 100) -> str:
+    """The module doc, then each group's flags: `--name (default: …)` and the help
+    text, wrapped; ends with where the full list is."""
+    import textwrap
+    out = [doc.strip(), ""]
+    for title, names in groups:
+        out.append(f"{title}:")
+        for name in names:
+            if name == "flagfile":
+                out.append("  --flagfile=FILE")
+                out.extend(textwrap.wrap("a file of flags, one --name=value a line (experiments/*.cfg)", width,
+                                         initial_indent=" " * 6, subsequent_indent=" " * 6))
+                continue
+            flag = FLAGS[name]
+            default = (flag.default_as_str or "").strip("'")
+            shown = f"  --[no]{name}" if flag.boolean else f"  --{name}"
+            out.append(shown + (f" (default: {default})" if default else ""))
+            out.extend(textwrap.wrap(flag.help, width, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                                     break_on_hyphens=False))
+        out.append("")
+    out.append("--helpfull lists these and absl's own flags.")
+    return "\n".join(out) + "\n"
+
+
+def exit_if_help(argv: list[str], doc: str, groups: list[tuple[str, list[str]]]) -> None:
+    """Prints `usage` (--help) or absl's full list (--helpfull) on stdout and exits 0
+    when argv asks for help; returns otherwise."""
+    import sys
+    asked = help_asked(argv[1:])
+    if asked is None:
+        return
+    if asked == "full":
+        from absl import app
+        app.usage(shorthelp=False, writeto_stdout=True)
+    else:
+        sys.stdout.write(usage(doc, groups))
+    sys.stdout.flush()
+    sys.exit(0)
+
+
+# ---------------------------------------------------------------- output files
+def check_output_file(name: str, path: str, logdir: str | None = None) -> None:
+    """UserError unless --name=path can be written as a file: not empty, not a
+    folder, in an existing writable folder, and not one of the run's own files
+    (anything that exists inside logdir). Writes nothing."""
+    import os
+    import pathlib
+
+    from leakgan_tf.errors import UserError
+    if not path.strip():
+        raise UserError(f"--{name} is empty; pass a file name, or leave --{name} out")
+    target = pathlib.Path(path).expanduser()
+    if target.is_dir():
+        raise UserError(f"--{name}={path} is a folder; pass a file name (e.g. {target / 'out.txt'})")
+    folder = target.parent
+    if not folder.is_dir():
+        raise UserError(f"--{name}={path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"--{name}={path}: folder {folder} is not writable; choose another place")
+    if logdir and target.exists():
+        run = pathlib.Path(logdir).expanduser().resolve()
+        if run in target.resolve().parents:
+            raise UserError(f"--{name}={path} is a file of the run {logdir}; writing it would change the run; "
+                            f"choose a new file")
+
+
+# ---------------------------------------------------------------- signals
+class Stop(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt, so `finally` blocks
+    and atomic_write remove what they were writing."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """Runs the block with SIGINT and SIGTERM (unless ignored, as for a background job
+    of a shell) raising Stop; a Stop exits quietly with 128 + the signal's number
+    after the temporary files of an --out or an --export are removed."""
+    import signal
+    import sys
+
+    def stop(signum, frame):
+        raise Stop(signum)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(s) is not signal.SIG_IGN}
+    try:
+        yield
+    except Stop as e:
+        sys.exit(128 + e.signum)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -31,12 +31,23 @@ def start_multiworker() -> bool:
     import json
     import os
     try:
-        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        config = json.loads(os.environ["TF_CONFIG"])
+        task, cluster = config["task"], config["cluster"]
+        if not isinstance(task, dict) or not isinstance(cluster, dict) or not cluster:
+            raise TypeError
     except (KeyError, ValueError, TypeError):
         raise UserError("--distribute=multiworker needs TF_CONFIG (JSON with \"cluster\" and \"task\") in the "
                         "environment of every worker; see docs/distributed.md") from None
+    hosts = cluster.get(task.get("type"))
+    if not isinstance(hosts, list) or not isinstance(task.get("index"), int) or not 0 <= task["index"] < len(hosts):
+        raise UserError(f"TF_CONFIG's task {task} names no host of its cluster {cluster}: \"type\" must be a key of "
+                        f"\"cluster\" whose value is a list of hosts, and \"index\" a position in it")
     from leakgan_tf.leakgan import make_strategy
-    strategy = make_strategy("multiworker")
+    try:
+        strategy = make_strategy("multiworker")
+    except (ValueError, TypeError) as e:
+        raise UserError(f"TF_CONFIG does not describe a cluster TensorFlow accepts ({e}); see docs/distributed.md") \
+            from None
     chief = strategy.extended.should_checkpoint
     role = " (chief: writes the logdir)" if chief else " (resumes from the chief's checkpoints, writes nothing there)"
     print(f"multiworker: task {task.get('type')} {task.get('index')}, {strategy.num_replicas_in_sync} replicas"
@@ -67,6 +78,8 @@ def main(argv: list[str]) -> None:
     cfg = run_flags.config_from_flags()
     for line in run_flags.variant_overrides(cfg):
         print(line, flush=True)
+    from leakgan_tf import startup
+    startup.configure_devices()  # GPU memory growth; a warning when a CUDA build sees no GPU
     chief = start_multiworker() if cfg.distribute == "multiworker" else True
     if FLAGS.dry_run:
         from leakgan_tf.leakgan import LeakGAN
@@ -94,6 +107,7 @@ def main(argv: list[str]) -> None:
 
 def run() -> None:
     run_flags.define_flags()
+    run_flags.exit_if_help(sys.argv, __doc__, run_flags.main_groups())  # absl's --help lists no flags, exits 1
     run_cli(main)
 
 

@@ -276,6 +276,24 @@ def test_flags_that_cannot_work_together_get_one_line(tmp_path, flags, says):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("tf_config,says", [
+    ({"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}, "names no host"),
+    ({"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "chief", "index": 0}}, "names no host"),
+    ({"cluster": {}, "task": {"type": "worker", "index": 0}}, "needs TF_CONFIG"),
+    ({"cluster": {"worker": "127.0.0.1:1"}, "task": {"type": "worker", "index": 0}}, "names no host"),
+])
+def test_a_cluster_description_that_cannot_work_gets_one_line(tmp_path, tf_config, says):
+    import json
+    flagfile = tmp_path / "mw.cfg"
+    flagfile.write_text(tiny_flags(distribute="multiworker"))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(tf_config))
+    result = subprocess.run([sys.executable, "-m", "leakgan_tf.main", f"--flagfile={flagfile}",
+                             f"--logdir={tmp_path / 'run'}"], capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=600, env=env)
+    assert_one_line_error(result, says)
+    assert not (tmp_path / "run").exists()
+
+
 # ---------------------------------------------------------------- item 6: text samples as text
 
 def test_text_run_writes_decoded_sentences_beside_the_sample_ids(tmp_path):

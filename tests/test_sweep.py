@@ -39,7 +39,7 @@ def test_sweep_rows_share_one_sampling_seed_and_score_the_test_set(tmp_path):
     rows = sweep.temperature_sweep(gan, source, [0.5, 1.0, 3.0], 16, seed=7)
     assert [r["beta"] for r in rows] == [0.5, 1.0, 3.0]
     for r in rows:
-        gan.rng.reset_from_seed(7)
+        gan.reset_rng(7)
         samples = gan.generate(16, r["beta"])
         assert r["nll_oracle"] == pytest.approx(source.oracle.nll(samples), abs=1e-6)
         assert r["nll_test"] == pytest.approx(gan.nll(source.test_set(), r["beta"]), abs=1e-6)
