@@ -46,20 +46,56 @@ def run_folder(out, seed):
     return length if seed == 88 else length / f"seed{seed}"
 
 
+def position(checkpoint):
+    """{blocks_done, iterations_done} saved in a checkpoint."""
+    import tensorflow as tf
+    reader = tf.train.load_checkpoint(checkpoint)
+    return {name: int(reader.get_tensor(key)) for key in reader.get_variable_to_shape_map()
+            for name in ("blocks_done", "iterations_done") if key.startswith(name + "/")}
+
+
 def status(out):
-    """{seed: {run: {checkpoint, last scored point}}} of what is on disk."""
+    """{seed: {run: {checkpoint, position, scored points}}} of what is on disk."""
     rows = {}
     for seed in sorted({s for s, _ in STAGES}):
         for name, prefix in (("pretrain_code", "pretrain"), ("code", "adversarial")):
             logdir = run_folder(out, seed) / name
             if not (logdir / run_dir.CONFIG).exists():
                 continue
-            points = run_dir.scalars(logdir, keep=f"{prefix}/nll_oracle".__eq__).get(f"{prefix}/nll_oracle", {})
-            last = max(points, default=None)
-            rows.setdefault(seed, {})[name] = dict(
-                checkpoint=run_dir.latest_checkpoint(logdir),
-                last_scored=None if last is None else dict(step=last, nll_oracle=round(points[last][0], 4)))
+            tag = f"{prefix}/nll_oracle"
+            points = run_dir.scalars(logdir, keep=tag.__eq__).get(tag, {})
+            latest = run_dir.latest_checkpoint(logdir)
+            rows.setdefault(str(seed), {})[name] = dict(
+                checkpoint=latest and pathlib.Path(latest).name, position=position(latest) if latest else None,
+                nll_oracle_beta_1_5={str(step): round(value, 4) for step, (value, _) in sorted(points.items())})
     return rows
+
+
+def report(out, path):
+    """The protocol's position as JSON (committed at the end of a session)."""
+    import platform
+    flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), []) \
+        if os.path.exists("/proc/cpuinfo") else []
+    targets = dict(STAGES)  # a seed's last stage sets its target
+    rows = status(out)
+
+    def reached(seed, iterations):
+        run = rows.get(str(seed), {}).get("code" if iterations else "pretrain_code") or {}
+        done = run.get("position") or {}
+        return done.get("iterations_done", 0) >= iterations if iterations else done.get("blocks_done", 0) >= 10
+    done = all(reached(seed, iterations) for seed, iterations in targets.items())
+    body = dict(
+        protocol="issue 32: experiments/synthetic_len20.cfg's full default schedule (10 pretraining blocks of 5 D "
+                 "rounds x 3 epochs + 8 MLE epochs), the paper's oracle, 9,984 samples per score, NLL-oracle at "
+                 "beta 1.5 (and 1.0, NLL-test, distinct-4: --extended_eval), scored every 5 iterations",
+        full_protocol=done, shortened=False, targets={str(k): v or "pretraining only" for k, v in targets.items()},
+        runs=rows, machine=dict(cpu=platform.processor() or platform.machine(), avx512="avx512f" in flags,
+                                cores=os.cpu_count()),
+        note="runs still going; full_protocol turns true when every seed has reached its target")
+    from leakgan_tf import data
+    with data.atomic_write(path) as f:
+        f.write(json.dumps(body, indent=1) + "\n")
+    return body
 
 
 def stage_command(out, seed, iterations, results, extra):
@@ -74,14 +110,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder of the runs, outside the repository (reruns resume)")
     p.add_argument("--status", action="store_true", help="print where each run stands and exit")
+    p.add_argument("--report", default="", help="write where the protocol stands as JSON to this file and exit")
     p.add_argument("--extra_flags", default="", help="passed to oracle_benchmark.py (tests: tiny models)")
     p.add_argument("--stages", default="1,2,3,4", help="which stages to run, in order")
     args, extra = p.parse_known_args(argv)
     out = pathlib.Path(args.out).resolve()
     if REPO in out.parents or out == REPO:
         sys.exit(f"error: --out={out} lies inside the repository; give a folder outside it (checkpoints are large)")
+    if args.status or args.report:
+        from leakgan_tf import startup
+        startup.before_tensorflow()
     if args.status:
         print(json.dumps(status(out), indent=1))
+        return 0
+    if args.report:
+        print(json.dumps(report(out, args.report), indent=1))
         return 0
     results = out / "results"
     for index in (int(s) for s in args.stages.split(",")):

@@ -5,11 +5,12 @@
 #   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit)
 #   experiments/resume_len20.sh pause|cont [OUT]   SIGSTOP/SIGCONT it (for the test suite or a benchmark)
 #   experiments/resume_len20.sh status [OUT] where each run stands
+#   experiments/resume_len20.sh report [OUT] write it to experiments/results/reproduce_len20.json (commit that)
 # OUT defaults to /work/runs/repro20 (outside the repository; checkpoints are large).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ACTION=resume
-case "${1:-}" in stop|pause|cont|status) ACTION=$1; shift ;; esac
+case "${1:-}" in stop|pause|cont|status|report) ACTION=$1; shift ;; esac
 OUT=$(realpath -m "${1:-/work/runs/repro20}")
 PY=${PYTHON:-$REPO/.venv/bin/python}
 export LEAKGAN_SHARED_DATA=$(realpath -m "${LEAKGAN_SHARED_DATA:-$REPO/../shared/data}")
@@ -20,6 +21,7 @@ case $ACTION in
   pause)  for p in $(pids); do kill -STOP "$p"; done; echo "paused: $(pids | tr '\n' ' ')"; exit 0 ;;
   cont)   for p in $(pids); do kill -CONT "$p"; done; echo "continued"; exit 0 ;;
   status) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --status ;;
+  report) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --report "$REPO/experiments/results/reproduce_len20.json" ;;
 esac
 if [ -n "$(pids)" ]; then echo "error: a run of $OUT is going already (pids $(pids | tr '\n' ' '))" >&2; exit 2; fi
 SNAP=$OUT/code-$(git -C "$REPO" rev-parse --short HEAD)
