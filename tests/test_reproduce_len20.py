@@ -1,0 +1,40 @@
+"""experiments/reproduce_len20.py (issue 32's protocol driver): the stages in the
+issue's order, each an oracle_benchmark invocation of the full protocol whose
+reports stay under --out, a refused --out inside the repository, and a report of
+where the runs stand."""
+import json
+import pathlib
+import subprocess
+import sys
+
+from tests.helpers import EXPERIMENTS, load_experiment
+
+REPO = EXPERIMENTS.parent
+
+
+def test_stages_follow_the_issue_order_with_the_full_protocol(tmp_path):
+    driver = load_experiment("reproduce_len20")
+    assert driver.STAGES == ((88, 50), (89, 50), (90, 0), (88, 100))
+    bench = load_experiment("oracle_benchmark")
+    for seed, iterations in driver.STAGES:
+        cmd = driver.stage_command(tmp_path, seed, iterations, tmp_path / "results", [])
+        args = bench.parse_args(cmd[2:])
+        assert args.seeds == str(seed) and args.lengths == "20" and args.pretrain_blocks == 10
+        assert args.generated_num == 10000 and not args.extra_flags and args.betas == driver.BETAS
+        assert args.methods == ("mle,code" if iterations else "mle")
+        if iterations:
+            assert args.adversarial_iterations == iterations
+        assert tmp_path in pathlib.Path(args.results_dir).parents  # never the committed results
+
+
+def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_done(tmp_path):
+    done = subprocess.run([sys.executable, "experiments/reproduce_len20.py", f"--out={REPO / 'runs_here'}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "lies inside the repository" in done.stderr
+    assert not (REPO / "runs_here").exists()
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "experiments/reproduce_len20.py", f"--out={tmp_path / 'runs'}",
+                           f"--report={report}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(report.read_text())
+    assert body["full_protocol"] is False and body["runs"] == {} and body["targets"]["88"] == 100
