@@ -111,6 +111,7 @@ class Config:
     feature_path: str = switches.default("feature_path")
     init_from: str = ""
     compute_dtype: str = switches.default("compute_dtype")
+    deterministic: bool = False
     # --- data
     dataset: str = switches.default("dataset")
     oracle_params: str = ""

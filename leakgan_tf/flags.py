@@ -87,6 +87,8 @@ _HELP = {
     "compute_dtype": "float32, or bfloat16 for mixed precision (D convolutions, highway and the Worker's output "
                      "projection in bfloat16; weights, LSTMs, softmax and losses float32). Meant for GPUs/TPUs with "
                      "bfloat16 units; slower on this project's CPU (docs/performance.md)",
+    "deterministic": "TensorFlow's op determinism on and TF32 off: the same flags and seed give bit-identical "
+                     "runs on a GPU too (slower there; on the CPU runs repeat without it)",
     "init_from": "start a new run from another run's checkpoint (its --logdir or a checkpoints/ckpt-N path): "
                  "models, optimizer slots, random stream and schedule position; this run's learning rates and "
                  "switches apply from there (e.g. branch variants off one pretraining); an oracle run also keeps "

@@ -96,6 +96,9 @@ class LeakGAN:
                 raise UserError(f"--{name.split(' ')[0]}: {name} = {count} is not a multiple of the "
                                 f"{self.replicas} replicas of --distribute={cfg.distribute}; choose sizes that split "
                                 f"evenly (docs/distributed.md)")
+        if cfg.deterministic:  # process-wide: every op deterministic (an error where one cannot be), no TF32
+            tf.config.experimental.enable_op_determinism()
+            tf.config.experimental.enable_tensor_float_32_execution(False)
         native.load()  # a first build runs here, not inside the first traced step
         with self.strategy.scope():
             self._build(cfg)
