@@ -14,6 +14,8 @@ run continues the same random stream.
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
 from typing import TYPE_CHECKING
 
 import keras
@@ -21,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from leakgan_tf import losses, rewards
+from leakgan_tf.config import XLA_PHASES
 from leakgan_tf.errors import UserError
 from leakgan_tf.models import Discriminator, Manager, Worker, native
 from leakgan_tf.models.generator import Generator, group_seeds
@@ -152,6 +155,16 @@ class LeakGAN:
 
     def param_counts(self) -> dict[str, int]:
         return {m.name: num_params(m) for m in (self.discriminator, self.manager, self.worker)}
+
+    def runtime(self) -> dict[str, str]:
+        """What this process runs on, for the start-up line and the run's runtime.json:
+        devices, the phases under XLA, the native ops and why not, determinism."""
+        devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()
+                   if d.device_type in ("CPU", "GPU")]
+        xla = [p for p in XLA_PHASES if xla_compiles(self.cfg, p, self.replicas)]
+        return dict(devices=", ".join(devices) + f" ({platform.machine()}, {os.cpu_count()} cores)",
+                    replicas=str(self.replicas), xla=", ".join(xla) or "none", native_ops=native.status(),
+                    deterministic="on" if self.cfg.deterministic else "off", tensorflow=tf.__version__)
 
     def reset_rng(self, seed: int, branch: int = 0) -> None:
         """Restarts the run's random stream at `seed`. The seed is Philox's key: from_seed

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import pathlib
@@ -35,6 +36,8 @@ from leakgan_tf import data, run_dir
 from leakgan_tf.errors import UserError
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.summaries import SCALARS_CSV, Progress, Summaries
+
+RUNTIME = "runtime.json"  # devices, XLA phases, native ops, determinism of the latest attempt (LeakGAN.runtime)
 
 if TYPE_CHECKING:
     from leakgan_tf.config import Config
@@ -451,6 +454,10 @@ class Trainer:
         if not latest and cfg.init_from:
             latest, how = self.initialize_from(cfg.init_from), "init"
         self._write_config()
+        runtime = self.gan.runtime()
+        self.progress.log("start", " | ".join(f"{k}: {v}" for k, v in runtime.items()))
+        with data.atomic_write(self.outdir / RUNTIME) as f:  # this attempt's; config.json holds the settings
+            f.write(json.dumps(runtime, indent=1) + "\n")
         if latest:
             self.progress.resume(int(self.blocks_done.numpy()) * (cfg.pretrain_d_rounds + cfg.pretrain_g_epochs)
                                  + int(self.iterations_done.numpy()) * (1 + cfg.adv_d_rounds)

@@ -2,6 +2,8 @@
 write identical sample files, with and without --deterministic (TensorFlow's op
 determinism, TF32 off: what a GPU run needs for the same guarantee); another seed
 gives other samples."""
+import json
+
 from tests.helpers import tiny_flags
 from tests.test_cli import cli
 
@@ -11,6 +13,12 @@ def samples(tmp_path, name, **flags):
     flagfile.write_text(tiny_flags(adversarial_iterations=1, **flags))
     result = cli(f"--flagfile={flagfile}", f"--logdir={tmp_path / name}")
     assert result.returncode == 0, result.stderr
+    # one start-up line says what the run uses; runtime.json records it
+    runtime = json.loads((tmp_path / name / "runtime.json").read_text())
+    assert set(runtime) == {"devices", "replicas", "xla", "native_ops", "deterministic", "tensorflow"}
+    assert runtime["deterministic"] == ("on" if flags.get("deterministic") else "off") and runtime["xla"] == "none"
+    start = [line for line in result.stdout.splitlines() if "native_ops: " in line]
+    assert len(start) == 1 and "devices: CPU" in start[0], result.stdout
     return {p.name: p.read_bytes() for p in sorted((tmp_path / name / "samples").glob("*.txt"))}
 
 
