@@ -1,5 +1,5 @@
-"""The same flags and seed give the same run: two tiny trainings in fresh processes
-write identical sample files, with and without --deterministic (TensorFlow's op
+"""The same seed gives the same run: tiny trainings in fresh processes write
+identical sample files, with and without --deterministic (TensorFlow's op
 determinism, TF32 off: what a GPU run needs for the same guarantee); another seed
 gives other samples."""
 import json
@@ -24,7 +24,6 @@ def samples(tmp_path, name, **flags):
 
 def test_same_seed_same_samples_with_and_without_op_determinism(tmp_path):
     first = samples(tmp_path, "a")
-    assert first and samples(tmp_path, "b") == first
-    assert samples(tmp_path, "c", deterministic=True) == first  # no op it runs needed another kernel
-    other = samples(tmp_path, "d", seed=4)
+    assert first and samples(tmp_path, "b", deterministic=True) == first  # no op it runs needed another kernel
+    other = samples(tmp_path, "c", seed=4, deterministic=True)
     assert other.keys() == first.keys() and other != first
