@@ -11,16 +11,20 @@ EXPERIMENTS = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 
 def needs_compiler():
     """A pytest mark that skips a test where leakgan_tf's native ops cannot be built
-    (no C++ compiler, or LEAKGAN_TF_NATIVE_OPS=0); elsewhere a failed build fails it."""
+    (no C++ compiler, LEAKGAN_TF_NATIVE_OPS=0, or a GPU: the ops are CPU-only and not loaded
+    there); elsewhere a failed build fails it."""
     import os
     import shutil
 
     import pytest
+    import tensorflow as tf
 
     from leakgan_tf.models import native
     return pytest.mark.skipif(
-        os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None,
-        reason=f"no C++ compiler `{native.compiler()}` (or {native.SWITCH}=0): the native ops cannot be built here")
+        os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None
+        or bool(tf.config.list_physical_devices("GPU")),
+        reason=f"no C++ compiler `{native.compiler()}`, {native.SWITCH}=0, or a GPU visible (the native ops are "
+               f"CPU-only and not loaded there)")
 
 
 def op_types(graph):
