@@ -116,9 +116,10 @@ def build(output: Path, cxx: str) -> None:
         os.close(fd)
         partial = Path(partial)
         try:
-            done = subprocess.run(compile_command(partial, cxx), capture_output=True, text=True)
+            command = compile_command(partial, cxx)
+            done = subprocess.run(command, capture_output=True, text=True)
             log = build_log(output)
-            log.write_text(f"$ {' '.join(compile_command(partial, cxx))}\n{done.stdout}{done.stderr}"
+            log.write_text(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}"
                            f"exit code {done.returncode}\n")
             if done.returncode:
                 lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
