@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 32's length-20 reproduction across sessions (experiments/reproduce_len20.py):
 #   experiments/resume_len20.sh [OUT]        resume (or start) every unfinished run, in the background,
-#                                            from a snapshot of HEAD, at the lowest CPU priority
+#                                            from a snapshot of HEAD, in its own scheduler group
+#                                            (LEN20_NICE=19: idle time only)
 #   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit)
 #   experiments/resume_len20.sh pause|cont [OUT]   SIGSTOP/SIGCONT it (for the test suite or a benchmark)
 #   experiments/resume_len20.sh status [OUT] where each run stands
@@ -30,7 +31,10 @@ if [ ! -d "$SNAP" ]; then
 fi
 echo "$(date -u +%FT%TZ) resume from $SNAP" >> "$OUT/history.txt"
 cd "$SNAP"
-# nice alone does not yield across sessions (the kernel's autogroup): lower the group's weight too
-nohup sh -c 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 "$0" experiments/reproduce_len20.py --out="$1"' \
-  "$PY" "$OUT" >> "$OUT/driver.log" 2>&1 &
+# CPU share: the run gets a session, hence a scheduler autogroup, of its own (setsid), weighted by
+# LEN20_NICE (default 0: half the CPU against everything else the session runs; 19: only idle time).
+# Without setsid it shared the caller's autogroup, where its nice 19 lost to any test run (and
+# writing 19 to that autogroup lowered the caller's whole session too).
+setsid nohup sh -c 'echo "${LEN20_NICE:-0}" > /proc/self/autogroup 2>/dev/null; exec "$0" experiments/reproduce_len20.py --out="$1"' \
+  "$PY" "$OUT" >> "$OUT/driver.log" 2>&1 < /dev/null &
 echo "started (pid $!): log $OUT/driver.log, code $SNAP"
