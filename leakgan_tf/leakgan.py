@@ -26,7 +26,7 @@ from leakgan_tf import losses, rewards
 from leakgan_tf.config import XLA_PHASES
 from leakgan_tf.errors import UserError
 from leakgan_tf.models import Discriminator, Manager, Worker, native
-from leakgan_tf.models.generator import Generator, group_seeds
+from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 from leakgan_tf.models.sampling import fold_in
 from leakgan_tf.optimizers import adam
@@ -312,7 +312,7 @@ class LeakGAN:
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         repeats = cfg.rollout_num // replicas
-        sample_seed, rollout_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        sample_seed, rollout_seed = fold_in(seed, 0), fold_in(seed, 1)
         tokens = self.generator.sample(cfg.batch_size, cfg.adversarial_betas(), sample_seed)
         with tf.GradientTape(persistent=True) as tape:
             out = self.generator.teacher_forced(tokens)
@@ -350,22 +350,41 @@ class LeakGAN:
         values = [self._nll_batch(tf.constant(tokens[i:i + b]), beta) for i in range(0, len(tokens) // b * b, b)]
         return float(np.mean(values))
 
+    def log_probs(self, tokens: np.ndarray, beta: float = 1.0) -> np.ndarray:
+        """Per-sequence log-probabilities (nats, float64 [N]) of int tokens [N, T]: Σ_t of the
+        teacher-forced log p(x_t | x_<t) at inverse temperature β that `nll` averages (each
+        token's clipped at log 1e-20 as there), in batches of B; row i is scored with G0's row
+        i mod B, as generate draws it. A tail short of a batch is padded and scored too, so
+        −mean(log_probs)/T equals nll up to float rounding when N is a multiple of B."""
+        tokens = np.asarray(tokens, np.int32)
+        b, n = self.cfg.batch_size, len(tokens)
+        padded = np.concatenate([tokens, np.zeros([-n % b, tokens.shape[1]], np.int32)])
+        beta = tf.constant(beta, tf.float32)
+        sums = [self._log_prob_sums(tf.constant(padded[i:i + b]), beta).numpy() for i in range(0, len(padded), b)]
+        return np.concatenate(sums or [np.zeros([0], np.float32)])[:n].astype(np.float64)
+
+    @tf.function
+    def _log_prob_sums(self, tokens, beta):
+        """Σ_t teacher-forced log-probs at β, float32 [B], of tokens [B, T]."""
+        return tf.reduce_sum(self.generator.teacher_forced(tokens, beta=beta).log_probs, axis=1)
+
     # ------------------------------------------------------------------ sampling
     def _sample_fn(self, betas, seed, groups):
         """groups · B rows (groups ≤ sample_batch / B; one trace per count) as
-        groups of B rows, group g drawn with the seed fold_in(seed, g)
-        (generator.group_seeds); under a strategy replica r draws the contiguous
+        groups of B rows, rows gB … (g+1)B − 1 of the draws under `seed`
+        (sampling.uniforms addresses rows); under a strategy replica r draws the contiguous
         groups r·G/R … and the shares are gathered in replica order, so the rows
         are those of one device up to the float rounding of logits computed in
         smaller batches (docs/distributed.md)."""
         betas = tf.unstack(betas)
         if self.replicas == 1:
-            return self.generator.sample(groups * self.cfg.batch_size, betas, group_seeds(seed, 0, groups))
+            return self.generator.sample(groups * self.cfg.batch_size, betas, seed)
         per = groups // self.replicas
 
         def share():
-            first = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32) * per
-            return self.generator.sample(per * self.cfg.batch_size, betas, group_seeds(seed, first, per))
+            replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
+            return self.generator.sample(per * self.cfg.batch_size, betas, seed,
+                                         first_row=replica * per * self.cfg.batch_size)
 
         return self.strategy.gather(self.strategy.run(share), axis=0)
 

@@ -6,7 +6,6 @@ import numpy as np
 import tensorflow as tf
 
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.models.generator import group_seeds
 from leakgan_tf.models.sampling import fold_in, uniforms
 from tests.helpers import tiny_config
 
@@ -29,12 +28,15 @@ def test_derived_streams_are_named_by_64_random_bits():
     words = np.array([fold_in(seed, i).numpy()[0] for i in range(64)])
     # int32 data gave words in [−2³¹, 2³¹): a 32-bit name for each stream
     assert (np.abs(words) >= 2 ** 32).mean() > 0.9, words
-    groups = group_seeds(seed, 0, 8).numpy()
-    assert groups.dtype == np.int64 and (np.abs(groups[:, 0]) >= 2 ** 32).all()
-    assert len({tuple(g) for g in groups}) == 8
-    # a group's draws at a position come from its own 64-bit stream
-    u = uniforms(tf.constant(groups[:2]), tf.constant(3), 8).numpy()
-    assert not np.allclose(u[:4], u[4:])
+    # the rows of a position's stream are addressed: rows 64–127 drawn alone are rows 64–127 of the whole call
+    u = uniforms(seed, tf.constant(3), 256).numpy()
+    np.testing.assert_array_equal(uniforms(seed, tf.constant(3), 64, first_row=64).numpy(), u[64:128])
+    np.testing.assert_array_equal(uniforms(seed, tf.constant(3), 5, first_row=7).numpy(), u[7:12])  # odd first row
+    assert not np.allclose(u[:64], u[64:128])
+    assert not np.allclose(uniforms(seed, tf.constant(4), 256).numpy(), u)  # another position, another stream
+    # 64-bit seeds: seeds equal in their low 32 bits draw unrelated streams (XLA's own seed handling kept 32)
+    high = tf.constant([88 + 2 ** 40, 2 ** 33], tf.int64)
+    assert not np.allclose(uniforms(high, tf.constant(3), 256).numpy(), u)
 
 
 def test_reward_reals_are_a_fresh_batch_at_every_step_even_with_fixed_positives(tmp_path):

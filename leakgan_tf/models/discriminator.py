@@ -68,7 +68,8 @@ class Discriminator(keras.Model):
 
     def embed(self, tokens: tf.Tensor) -> tf.Tensor:
         """tokens int [N, T] (PAD_ID allowed) -> [N, T, E_d]."""
-        return tf.gather(self.embedding, tokens - PAD_ID)
+        # int64 index arithmetic: TensorFlow's GPU kernels for int32 keep their tensors in host memory
+        return tf.gather(self.embedding, tf.cast(tokens, tf.int64) - PAD_ID)
 
     def pooled(self, tokens: tf.Tensor, native: bool = True) -> tf.Tensor:
         """Max-over-time conv features before the highway: [N, D_f]; native=False:

@@ -62,14 +62,6 @@ FreeRunState = collections.namedtuple("FreeRunState", [
 ], defaults=[()])
 
 
-def group_seeds(seed: tf.Tensor, first: int | tf.Tensor, count: int) -> tf.Tensor:
-    """Seeds [count, 2] of row groups first … first+count−1 drawn under `seed`:
-    group g's seed is fold_in(seed, g) whoever draws it, so a replica drawing
-    groups 4–7 gets the rows one device drawing groups 0–7 gets there."""
-    first = tf.cast(first, seed.dtype)
-    return tf.stack([fold_in(seed, first + g) for g in range(count)])
-
-
 class Generator:
     """Wires a Manager, a Worker and the Discriminator whose features leak.
 
@@ -173,8 +165,9 @@ class Generator:
             return self.seq_len - self.step_size
         return max(self.seq_len - 1, 1)
 
-    def _step(self, state, s, betas, seed, out_weights, steer=True, native=True):
-        """Draws token s (an int32 scalar tensor) from FreeRunState `state`.
+    def _step(self, state, s, betas, seed, out_weights, steer=True, native=True, first_row=0):
+        """Draws token s (an int32 scalar tensor) from FreeRunState `state`; row i
+        with uniform first_row + i of (seed, s) (sampling.uniforms).
 
         steer=False, for positions whose sub-goal steers no token, skips the
         Manager and the prefix features (the unrolled graph pruned this dead work).
@@ -196,13 +189,13 @@ class Generator:
                 goal, acc = tf.where(block_end, acc, goal), tf.where(block_end, tf.zeros_like(acc), acc)
         w_state = self.worker.lstm.step(self.worker.lstm.project(self.worker.embed(state.last_token)), state.worker)
         logits = self.worker.logits(w_state[0], self.worker.goal_embedding(used), out_weights)
-        y = draw_tokens(logits, betas[s], seed, s, use_native=native)
+        y = draw_tokens(logits, betas[s], seed, s, use_native=native, first_row=first_row)
         if steer:
             prefix = self.prefix.append(prefix, s, y, use_native=native)
         return used, y, FreeRunState(worker=w_state, manager=m_state, goal=goal, accumulated=acc, last_token=y,
                                      prefix=prefix, history=history)
 
-    def free_run(self, state, start, betas, seed, trace=None, portable=False, table=None):
+    def free_run(self, state, start, betas, seed, trace=None, portable=False, table=None, first_row=0):
         """Samples tokens start..T−1 (spec §4.3; §4.5 phase B) in tf.while_loops
         over the position, so the graph does not grow with T.
 
@@ -211,7 +204,9 @@ class Generator:
           start: Python int, the number of tokens already fixed.
           betas: inverse temperature per position, a length-T sequence
             (Python floats or scalar tensors) or a [T] tensor; logits are multiplied by β.
-          seed: int [2] stateless seed, or [G, 2] seeds of G row groups (draw_tokens).
+          seed: int [2] stateless seed; row i draws element first_row + i of each
+            position's stream (sampling.uniforms), so rows drawn in parts (replicas,
+            rollout repeats) are the rows one call would draw.
           trace: optional Python list; the goal used for each drawn token
             ([N, D_f], before W_ψ) is appended to it (for tests). The steps are
             then unrolled in Python (the same step function).
@@ -235,7 +230,7 @@ class Generator:
             sampled = []
             for s in range(start, self.seq_len):
                 used, y, state = self._step(state, tf.constant(s), betas, seed, out_weights, steer=s < live,
-                                            native=native)
+                                            native=native, first_row=first_row)
                 trace.append(used)
                 sampled.append(y)
             return tf.stack(sampled, axis=1), state
@@ -244,7 +239,7 @@ class Generator:
         # one loop over the steering positions, one over the rest (Worker only)
         for lo, hi, steer in ((start, live, True), (max(start, live), self.seq_len, False)):
             def body(s, state, sampled, steer=steer):
-                _, y, state = self._step(state, s, betas, seed, out_weights, steer, native)
+                _, y, state = self._step(state, s, betas, seed, out_weights, steer, native, first_row)
                 return s + 1, state, sampled.write(s - start, y)
 
             if lo < hi:
@@ -253,11 +248,11 @@ class Generator:
         return tf.transpose(sampled.stack()), state
 
     def sample(self, batch: int, betas: Sequence[float] | tf.Tensor, seed: tf.Tensor,
-               portable: bool = False) -> tf.Tensor:
-        """batch (a multiple of the model batch size) sequences: int32 [batch, T].
-        seed [2] (one draw for all rows) or [G, 2] (G groups of batch/G rows, each
-        drawn with its own seed; see sampling.uniforms); portable: see free_run."""
-        tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed, portable=portable)
+               portable: bool = False, first_row: tf.Tensor | int = 0) -> tf.Tensor:
+        """batch (a multiple of the model batch size) sequences: int32 [batch, T],
+        rows first_row … first_row + batch − 1 of the draws under seed [2] (a replica
+        drawing its share passes its first row); portable: see free_run."""
+        tokens, _ = self.free_run(self.initial_state(batch), 0, betas, seed, portable=portable, first_row=first_row)
         return tokens
 
     def sample_seeded(self, num, betas, seed, chunk):
@@ -315,8 +310,8 @@ class Generator:
         "block": the manager consumes f_n a second time at the first free step,
         as the original's rollout graph does (spec §4.5). "sliding": it
         continues exactly as the sampling loop (see rollout_state).
-        Repeat j of prefix length n draws with its own seed (group_seeds of
-        fold_in(seed, m)), so repeats first_repeat … first_repeat+rollout_num−1
+        Repeat j of prefix length n draws rows j·B … (j+1)·B − 1 of the stream
+        fold_in(seed, m), so repeats first_repeat … first_repeat+rollout_num−1
         are the same rows whichever replica computes them.
         Returns int32 [K−1, rollout_num, B, T].
         """
@@ -328,8 +323,8 @@ class Generator:
         for m in range(1, self.num_blocks):
             n = m * self.step_size
             state = self.rollout_state(tokens, tf_out, n, rollout_num)
-            seeds = group_seeds(fold_in(seed, m), first_repeat, rollout_num)
-            tail, _ = self.free_run(state, n, betas, seeds, table=table)
+            tail, _ = self.free_run(state, n, betas, fold_in(seed, m), table=table,
+                                    first_row=tf.cast(first_repeat, tf.int64) * tf.cast(batch, tf.int64))
             full = tf.concat([tf.tile(tokens[:, :n], [rollout_num, 1]), tail], axis=1)
             out.append(tf.reshape(full, [rollout_num, batch, self.seq_len]))
         return tf.stack(out, axis=0)

@@ -257,18 +257,15 @@ class IncrementalPrefixFeatures:
         p = position − j gets its term C_position[j], j < h; the window that
         this completes (j = h − 1) joins the running max. use_native: as feature."""
         terms, suffix, done, opened = state
-        if self._is_table(terms):
-            rows = token - PAD_ID                                                     # embedding rows
-            contrib = terms                                                           # [V + 1, Σ h·n]
-        else:
-            rows = tf.range(tf.shape(token)[0])
-            contrib = tf.matmul(self.disc.embed(token), terms)                        # [N, Σ h·n]
+        table = self._is_table(terms)
+        contrib = terms if table else tf.matmul(self.disc.embed(token), terms)       # [V + 1 or N, Σ h·n]
         ops = native.prefix_ops() if use_native else None
-        if ops is not None:
+        if ops is not None:  # a CPU op: int32 rows of contrib (the embedding rows, or each row's own)
+            rows = token - PAD_ID if table else tf.range(tf.shape(token)[0])
             new_done, new_open = ops[0](tf.cast(position, tf.int32), contrib, rows, done, opened, self._biases())
             return terms, suffix, list(new_done), list(new_open)
-        if self._is_table(terms):
-            contrib = tf.gather(terms, rows)
+        if table:  # int64 index arithmetic (GPU kernels for int32 keep their tensors in host memory)
+            contrib = tf.gather(terms, tf.cast(token, tf.int64) - PAD_ID)
         new_done, new_open = [], []
         for best, win, c, h, b in zip(done, opened, self._per_filter(contrib, [tf.shape(token)[0]]), self.widths,
                                       self.disc.conv_biases):

@@ -3,8 +3,9 @@
 Inverse transform sampling: with p = softmax(β · logits) [N, V] and one uniform u
 per row, the token is the smallest k with Σ_{j ≤ k} p_j > u. The distribution is
 that of tf.random.categorical (which the original's tf.multinomial is); the
-uniforms come from TensorFlow's stateless RNG, so the same seed gives the same
-tokens. Two implementations of the one rule:
+uniforms come from Philox keyed by the seed's bits (`philox_words`), so the same
+seed gives the same tokens on every device and under XLA, and a call's rows are
+addressed in one stream (`uniforms`), one seed derivation per position. Two implementations of the one rule:
 
 - native (where `native.sample_categorical()` has the op): a C++ kernel that
   vectorises the max and the exp pass (sample_categorical.cc);
@@ -25,27 +26,50 @@ from leakgan_tf.models import native
 CHUNK = 64  # probabilities per partial sum (as kChunk in sample_categorical.cc)
 
 
+PHILOX = 1  # tf.random.Algorithm.PHILOX
+MANTISSA = 2 ** 53  # float64 uniforms are k / 2⁵³, k in [0, 2⁵³)
+
+
+def philox_words(seed: tf.Tensor, block: tf.Tensor | int, count: tf.Tensor | int) -> tf.Tensor:
+    """int64 [count]: Philox-4x32-10 output words under key seed[0] and 128-bit
+    counter (block, seed[1]); each counter block gives two int64 words.
+
+    The key and counter are the seed's own bits (no StatelessRandomGetKeyCounter:
+    under XLA that op reads 32 bits of each seed word and scrambles them otherwise
+    than the CPU kernel), and StatelessRandomUniformFullIntV2 gives the same words on
+    the CPU, the GPU and under XLA (tests/test_sampling.py), so a plain graph and an
+    XLA-compiled one draw the same tokens from the same seed."""
+    seed = tf.cast(seed, tf.int64)
+    key = tf.bitcast(seed[:1], tf.uint64)
+    counter = tf.bitcast(tf.stack([tf.cast(block, tf.int64), seed[1]]), tf.uint64)
+    return tf.raw_ops.StatelessRandomUniformFullIntV2(shape=tf.reshape(tf.cast(count, tf.int64), [1]), key=key,
+                                                      counter=counter, alg=PHILOX, dtype=tf.int64)
+
+
 def fold_in(seed: tf.Tensor, index: tf.Tensor | int) -> tf.Tensor:
-    """The seed [2] of stream `index` under `seed` [2]: TensorFlow's fold_in with data of
-    the seed's dtype. fold_in's first word is a random word of the data's dtype, so int32
-    data would name every derived stream by 32 bits (two of the ~10⁶ group streams of a
-    run would then share their draws); int64 seeds keep 64. (XLA reads each seed word's
-    low 32 bits, so an XLA-compiled draw keeps 32: docs/reliability.md.)"""
-    return tf.random.experimental.stateless_fold_in(seed, tf.cast(index, seed.dtype))
+    """The seed int64 [2] of stream `index` under `seed` [2]: (a 64-bit Philox word of
+    `seed`, index), the layout of TensorFlow's stateless_fold_in, with Philox keyed by
+    the seed's bits (philox_words), so every derived stream is named by 64 random bits
+    on every device and under XLA."""
+    return tf.stack([philox_words(seed, 0, 1)[0], tf.cast(index, tf.int64)])
 
 
-def uniforms(seed: tf.Tensor, position: tf.Tensor, rows: tf.Tensor | int) -> tf.Tensor:
-    """float64 [rows] in [0, 1) for the draws at `position`.
+def uniforms(seed: tf.Tensor, position: tf.Tensor | int, rows: tf.Tensor | int,
+             first_row: tf.Tensor | int = 0) -> tf.Tensor:
+    """float64 [rows] in [0, 1): elements first_row … first_row + rows − 1 of the
+    stream of `position` under `seed` [2] (Philox keyed by fold_in(seed, position),
+    element e at counter block e // 2).
 
-    seed [2]: one stream for all rows. seed [G, 2]: the rows are G contiguous groups
-    of rows/G, group g drawn with its own seed, so a group's draws do not depend on
-    which other groups share the call (tf.distribute replicas draw their own groups).
+    Rows are addressed, not drawn one group after another: a replica (or a caller)
+    that draws rows 128–191 alone gets the values a call drawing rows 0–255 gets
+    there, with one seed derivation per position whatever the number of row groups.
     """
-    if seed.shape.rank == 1:
-        return tf.random.stateless_uniform([rows], fold_in(seed, position), dtype=tf.float64)
-    per = rows // seed.shape[0]
-    return tf.concat([tf.random.stateless_uniform([per], fold_in(seed[g], position), dtype=tf.float64)
-                      for g in range(seed.shape[0])], axis=0)
+    step = fold_in(seed, position)
+    first_row = tf.cast(first_row, tf.int64)
+    skip = first_row % 2
+    words = philox_words(step, first_row // 2, tf.cast(rows, tf.int64) + 1)
+    words = tf.slice(words, tf.reshape(skip, [1]), tf.reshape(tf.cast(rows, tf.int64), [1]))
+    return tf.cast(tf.bitwise.bitwise_and(words, MANTISSA - 1), tf.float64) * (1.0 / MANTISSA)
 
 
 def inverse_cdf(logits: tf.Tensor, scale: tf.Tensor | float, u: tf.Tensor) -> tf.Tensor:
@@ -67,25 +91,27 @@ def inverse_cdf(logits: tf.Tensor, scale: tf.Tensor | float, u: tf.Tensor) -> tf
     sums = tf.cumsum(tf.cast(tf.reduce_sum(e, 2), tf.float64), axis=1)             # [N, chunks]
     target = u * sums[:, -1]
     # the first chunk whose running sum exceeds the target (the last if rounding leaves none)
-    chunk = tf.minimum(tf.reduce_sum(tf.cast(sums <= target[:, None], tf.int32), 1), chunks - 1)
+    # int64 index arithmetic: TensorFlow's GPU kernels for int32 keep their tensors in host memory
+    chunk = tf.minimum(tf.reduce_sum(tf.cast(sums <= target[:, None], tf.int64), 1), chunks - 1)
     before = tf.where(chunk > 0, tf.gather(sums, tf.maximum(chunk - 1, 0), batch_dims=1), 0.0)
     inner = tf.gather(e, chunk, batch_dims=1)                                       # [N, CHUNK]
     running = before[:, None] + tf.cumsum(tf.cast(inner, tf.float64), axis=1)
     past = tf.logical_and(running > target[:, None], inner > 0)
-    positive = tf.range(CHUNK)[None, :] * tf.cast(inner > 0, tf.int32)
+    last_positive = tf.reduce_max(tf.where(inner > 0, tf.range(CHUNK, dtype=tf.int64)[None, :], 0), 1)
     # the first id past the target, else the last id with mass in the chunk
-    offset = tf.where(tf.reduce_any(past, 1), tf.argmax(tf.cast(past, tf.int32), 1, output_type=tf.int32),
-                      tf.reduce_max(positive, 1))
+    offset = tf.where(tf.reduce_any(past, 1), tf.argmax(past, 1, output_type=tf.int64), last_positive)
     # no finite distribution (all −inf, or +inf logits): the first maximum, as the kernel
-    first_max = tf.argmax(tf.where(tf.math.is_nan(z), tf.constant(-float("inf")), z), 1, output_type=tf.int32)
-    return tf.where(tf.math.is_finite(top[:, 0]), chunk * CHUNK + offset, first_max)
+    first_max = tf.argmax(tf.where(tf.math.is_nan(z), tf.constant(-float("inf")), z), 1, output_type=tf.int64)
+    return tf.cast(tf.where(tf.math.is_finite(top[:, 0]), chunk * CHUNK + offset, first_max), tf.int32)
 
 
 def draw_tokens(logits: tf.Tensor, scale: tf.Tensor | float, seed: tf.Tensor, position: tf.Tensor,
-                use_native: bool = True) -> tf.Tensor:
-    """One token per row: int32 [N] from softmax(scale · logits [N, V]); seed [2] or
-    [G, 2] as in `uniforms`. use_native=False keeps TensorFlow's ops (XLA, exports)."""
-    u = uniforms(seed, position, tf.shape(logits)[0])
+                use_native: bool = True, first_row: tf.Tensor | int = 0) -> tf.Tensor:
+    """One token per row: int32 [N] from softmax(scale · logits [N, V]), row i drawn
+    with uniform first_row + i of (seed [2], position) (`uniforms`).
+    use_native=False keeps TensorFlow's ops (XLA, exports)."""
+    rows = logits.shape[0] if logits.shape[0] is not None else tf.shape(logits)[0]
+    u = uniforms(seed, position, rows, first_row)
     op = native.sample_categorical() if use_native else None
     if op is None:
         return inverse_cdf(logits, scale, u)
