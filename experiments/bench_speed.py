@@ -93,7 +93,7 @@ def d_gradient(cfg, replicas=1):
     `replicas` replicas: "sparse" (the native op, as the CLIs run where it can
     be built) or "dense" (no op, or XLA compiles the step: LeakGAN's rule)."""
     from leakgan_tf.leakgan import xla_compiles
-    from leakgan_tf.models import pooled_conv
+    from leakgan_tf.kernels import pooled_conv
     op = pooled_conv.gradient_op(not xla_compiles(cfg, "discriminator", replicas), tf.as_dtype(cfg.compute_dtype))
     return "dense" if op is None else "sparse"
 

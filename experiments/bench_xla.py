@@ -11,6 +11,7 @@ TensorFlow's own kernels), which the JSON records.
                                   [--rounds 3] [--out experiments/results/bench_xla.json]
 """
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -44,12 +45,13 @@ def with_dense_d_gradient(gan, fn):
     --xla_phases names (XLA has no kernel for them): D's dense convolution gradient
     and the generator's TensorFlow sampling and prefix-state ops."""
     def traced(*inputs):
-        sparse, gan.discriminator.sparse_gradient = gan.discriminator.sparse_gradient, False
+        kernels = gan.discriminator.kernels
+        gan.discriminator.kernels = dataclasses.replace(kernels, sparse_gradient=False, native_forward=False)
         native, gan.generator.native_sampling = gan.generator.native_sampling, False
         try:
             return fn(*inputs)
         finally:
-            gan.discriminator.sparse_gradient = sparse
+            gan.discriminator.kernels = kernels
             gan.generator.native_sampling = native
     return traced
 

@@ -15,7 +15,7 @@ from leakgan_tf import startup
 
 def run() -> None:
     startup.before_tensorflow()
-    from leakgan_tf.models import native
+    from leakgan_tf.kernels import native
     try:
         path = native.ensure_built()
     except (OSError, native.BuildError) as e:

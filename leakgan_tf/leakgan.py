@@ -14,18 +14,16 @@ run continues the same random stream.
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from leakgan_tf import losses, rewards
-from leakgan_tf.config import XLA_PHASES
+from leakgan_tf import kernels, losses, rewards
 from leakgan_tf.errors import UserError
-from leakgan_tf.models import Discriminator, Manager, Worker, native
+from leakgan_tf.kernels import cpu_ops
+from leakgan_tf.models import Discriminator, Manager, Worker
 from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
 from leakgan_tf.models.sampling import fold_in
@@ -33,25 +31,6 @@ from leakgan_tf.optimizers import adam
 
 if TYPE_CHECKING:
     from leakgan_tf.config import Config
-
-
-@contextlib.contextmanager
-def _without_remapper():
-    """Function calls made inside run without grappler's remapper (TensorFlow reads
-    the grappler options at each call, instantiating a function once per setting).
-
-    The remapper's only change to a D step is to fuse the highway's and the
-    classifier's MatMul + bias (+ ReLU / sigmoid) into `_FusedMatMul`. Inside the
-    D epochs' while loop that made a length-20 D epoch about 9% slower on the
-    2-core AVX-512 machine (in-process alternation, docs/performance.md "Where
-    the savings come from", item 8); a step called alone is as fast either way,
-    and D steps run without it in both forms so that they stay bit-identical."""
-    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
-    tf.config.optimizer.set_experimental_options({"remapping": False})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 _MULTIWORKER: list[tf.distribute.Strategy] = []  # the process's one MultiWorkerMirroredStrategy
@@ -78,9 +57,9 @@ def num_params(model: keras.Model) -> int:
 
 
 def xla_compiles(cfg: Config, phase: str, replicas: int) -> bool:
-    """Whether `phase`'s compiled step uses XLA: where it was measured to pay
-    (--xla_phases), and never inside tf.distribute (replicas > 1)."""
-    return phase in cfg.xla_phases and replicas == 1
+    """Whether `phase`'s compiled step uses XLA on this machine's backend (kernels.xla_phases)."""
+    device = "gpu" if kernels.visible_gpus() else "cpu"
+    return phase in kernels.xla_phases(cfg.xla_phases, device, replicas)
 
 
 class LeakGAN:
@@ -102,18 +81,18 @@ class LeakGAN:
         if cfg.deterministic:  # process-wide: every op deterministic (an error where one cannot be), no TF32
             tf.config.experimental.enable_op_determinism()
             tf.config.experimental.enable_tensor_float_32_execution(False)
-        native.load()  # a first build runs here, not inside the first traced step
+        # chosen once: the device, the XLA phases, the native ops (a first build runs here, not inside a traced step)
+        self.backend = kernels.choose(cfg.xla_phases, self.replicas, cfg.compute_dtype)
         with self.strategy.scope():
             self._build(cfg)
 
     def _build(self, cfg):
-        xla = lambda phase: xla_compiles(cfg, phase, self.replicas)  # noqa: E731
+        backend = self.backend
+        xla = backend.compiles
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
-            compute_dtype=cfg.compute_dtype, sparse_gradient=not xla("discriminator"),
-            native_forward=not any(map(xla, ("discriminator", "adversarial", "sampling", "pretrain")
-                                       if cfg.feature_path == "plain" else ("discriminator", "adversarial"))),
+            compute_dtype=cfg.compute_dtype, kernels=backend.discriminator_kernels(cfg.feature_path),
             name="discriminator")
         d_f = self.discriminator.feature_dim
         self.manager = Manager(d_f, cfg.gen_hidden_dim, cfg.batch_size, name="manager")
@@ -124,13 +103,13 @@ class LeakGAN:
         self.generator = Generator(self.manager, self.worker, self.discriminator, cfg.seq_len, cfg.step_size,
                                    prefix_features=paths[cfg.feature_path](self.discriminator),
                                    goal_schedule=cfg.goal_schedule,
-                                   native_sampling=not (xla("sampling") or xla("adversarial")))
+                                   native_sampling=backend.native_sampling)
         self.adversarial_manager_loss, self.adversarial_worker_loss = losses.adversarial_losses(cfg.adversarial_loss)
         lr = cfg.gen_learning_rate
         # Generator gradients are clipped by global norm in _apply, after the
         # cross-replica sum (Keras' own clipping would clip each replica's share).
         self.optimizers = {
-            "discriminator": adam(cfg.dis_learning_rate, native=not xla("discriminator")),
+            "discriminator": adam(cfg.dis_learning_rate, native=backend.native_adam),
             "pretrain_manager": adam(lr),
             "pretrain_worker": adam(lr),
             "adversarial_manager": adam(lr),
@@ -158,13 +137,9 @@ class LeakGAN:
 
     def runtime(self) -> dict[str, str]:
         """What this process runs on, for the start-up line and the run's runtime.json:
-        devices, the phases under XLA, the native ops and why not, determinism."""
-        devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()
-                   if d.device_type in ("CPU", "GPU")]
-        xla = [p for p in XLA_PHASES if xla_compiles(self.cfg, p, self.replicas)]
-        return dict(devices=", ".join(devices) + f" ({platform.machine()}, {os.cpu_count()} cores)",
-                    replicas=str(self.replicas), xla=", ".join(xla) or "none", native_ops=native.status(),
-                    deterministic="on" if self.cfg.deterministic else "off", tensorflow=tf.__version__)
+        the backend (devices, the phases under XLA, the native ops and why not), determinism."""
+        return dict(self.backend.describe(), deterministic="on" if self.cfg.deterministic else "off",
+                    tensorflow=tf.__version__)
 
     def reset_rng(self, seed: int, branch: int = 0) -> None:
         """Restarts the run's random stream at `seed`. The seed is Philox's key: from_seed
@@ -244,6 +219,10 @@ class LeakGAN:
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
         return self._replicated(step, tokens, labels)
 
+    def _d_step_options(self):
+        """The context the D steps run in: grappler's remapper off on the CPU backend."""
+        return cpu_ops.without_remapper() if self.backend.remapper_off else contextlib.nullcontext()
+
     def dropout_seed(self) -> tf.Tensor:
         """The seed of a D update's (or round's) dropout masks: drawn from the run's stream
         only where dropout acts, so runs without it (the code variant) draw nothing."""
@@ -253,7 +232,7 @@ class LeakGAN:
         """One D update on tokens int32 [B, T], labels int32 [B] (1 = real) ->
         (loss, accuracy), float32 scalars."""
         seed = self.dropout_seed()
-        with _without_remapper():
+        with self._d_step_options():
             return self._discriminator_step(tokens, labels, seed)
 
     def discriminator_epochs(self, tokens: tf.Tensor, labels: tf.Tensor, epochs: int) -> np.ndarray:
@@ -266,7 +245,7 @@ class LeakGAN:
         specs = [tf.TensorSpec([None, *x.shape[1:]], tf.int32) for x in (tokens, labels)]
         run = self._discriminator_epochs.get_concrete_function(*specs, tf.TensorSpec([2], tf.int64), int(epochs))
         seed = self.dropout_seed()  # step i's masks: fold_in(seed, i)
-        with _without_remapper():
+        with self._d_step_options():
             return run(tokens, labels, seed).numpy()
 
     def _discriminator_epochs_fn(self, tokens, labels, seed, epochs):

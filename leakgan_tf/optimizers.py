@@ -27,7 +27,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from leakgan_tf.models import native
+from leakgan_tf.kernels import native
 
 
 class FusedAdam(keras.optimizers.Adam):

@@ -19,7 +19,7 @@ def needs_compiler():
     import pytest
     import tensorflow as tf
 
-    from leakgan_tf.models import native
+    from leakgan_tf.kernels import native
     return pytest.mark.skipif(
         os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None
         or bool(tf.config.list_physical_devices("GPU")),

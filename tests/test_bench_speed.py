@@ -48,7 +48,7 @@ def test_the_sparse_d_gradient_counts_one_window_per_feature():
 def test_d_gradient_follows_leakgans_xla_rule():
     """XLA compiles the D step (dense gradient) only with one replica; under
     tf.distribute the step runs the sparse op wherever it can be built."""
-    from leakgan_tf.models import pooled_conv
+    from leakgan_tf.kernels import pooled_conv
     with_op = "sparse" if pooled_conv.gradient_op(True, tf.float32) is not None else "dense"
     cfg = make_config("synthetic20", xla_phases=("discriminator",))
     assert bench.d_gradient(cfg, replicas=1) == "dense"

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from leakgan_tf.models import native
+from leakgan_tf.kernels import native
 from tests import helpers
 
 needs_compiler = helpers.needs_compiler()
@@ -81,7 +81,7 @@ def test_two_processes_build_at_once_then_a_run_loads_the_prebuilt_library(tmp_p
     script = textwrap.dedent("""
         import tensorflow as tf
         from leakgan_tf.leakgan import LeakGAN
-        from leakgan_tf.models import native
+        from leakgan_tf.kernels import native
         from tests.helpers import tiny_config
         gan = LeakGAN(tiny_config())
         gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))
@@ -97,7 +97,7 @@ def test_two_processes_build_at_once_then_a_run_loads_the_prebuilt_library(tmp_p
 
 def test_a_missing_prebuilt_library_or_a_read_only_cache_falls_back_with_a_note(tmp_path):
     script = textwrap.dedent("""
-        from leakgan_tf.models import native
+        from leakgan_tf.kernels import native
         print(native.load())
     """)
     readonly = tmp_path / "readonly"

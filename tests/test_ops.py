@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
-from leakgan_tf.models.ops import conv1d_valid, matmul
+from leakgan_tf.kernels.cpu_ops import conv1d_valid, matmul
 
 
 def grads(conv, x, kernel, upstream):

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.models import native
+from leakgan_tf.kernels import native
 from leakgan_tf.models.discriminator import PAD_ID, Discriminator
 from tests import helpers
 from tests.helpers import op_types, tiny_config
@@ -73,7 +73,7 @@ def test_sparse_gradient_equals_dense(batch, length, emb, widths, counts, vocab)
 ])
 @pytest.mark.parametrize("tile", ["best", "generic"])  # the AVX-512 tile where the CPU has it, the portable one
 def test_native_forward_equals_tensorflows_convolutions(batch, length, emb, widths, counts, tile, monkeypatch):
-    from leakgan_tf.models.pooled_conv import relus
+    from leakgan_tf.kernels.pooled_conv import relus
     monkeypatch.setenv("LEAKGAN_TF_CONV_TILE", tile)  # read by the op at every call
     rng = np.random.default_rng(length + emb)
     x = tf.constant(rng.normal(size=(batch, length, emb)), tf.float32)
@@ -98,7 +98,7 @@ def test_ties_split_the_gradient_equally():
     so each gets 1/T of the gradient (reduce_max's rule), and dx is uniform."""
     x = tf.ones([1, 4, 2])
     kernel, bias = tf.constant([[[1.0], [1.0]]]), tf.constant([0.5])
-    from leakgan_tf.models.pooled_conv import pooled
+    from leakgan_tf.kernels.pooled_conv import pooled
     with tf.GradientTape() as tape:
         tape.watch([x, kernel, bias])
         m = pooled(x, [kernel], [bias], sparse_gradient=True)
@@ -113,7 +113,7 @@ def test_ties_split_the_gradient_equally():
 def test_no_gradient_where_the_max_is_not_positive():
     x = tf.ones([1, 3, 1])
     kernel, bias = tf.constant([[[-1.0]]]), tf.constant([0.0])  # relu(-1) = 0 everywhere
-    from leakgan_tf.models.pooled_conv import pooled
+    from leakgan_tf.kernels.pooled_conv import pooled
     with tf.GradientTape() as tape:
         tape.watch([x, kernel, bias])
         m = pooled(x, [kernel], [bias])
@@ -132,7 +132,7 @@ def test_the_op_rejects_mismatched_shapes():
 BAD_SHAPES = textwrap.dedent("""
     import os, sys
     import tensorflow as tf
-    from leakgan_tf.models import native
+    from leakgan_tf.kernels import native
     lib = native._library(os.environ)
     f32 = lambda *shape: tf.TensorSpec(shape, tf.float32)
     cases = {
@@ -205,7 +205,7 @@ def run_d_step(tmp_path, **env):
     script = textwrap.dedent("""
         import tensorflow as tf
         from leakgan_tf.leakgan import LeakGAN
-        from leakgan_tf.models import native
+        from leakgan_tf.kernels import native
         from tests.helpers import tiny_config
         gan = LeakGAN(tiny_config())
         loss, _ = gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))

@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 from leakgan_tf.leakgan import LeakGAN
-from leakgan_tf.models import native, sampling
+from leakgan_tf.kernels import native
+from leakgan_tf.models import sampling
 from tests import helpers
 from tests.helpers import op_types, tiny_config
 

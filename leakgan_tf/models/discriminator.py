@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from leakgan_tf.kernels import DiscriminatorKernels
 from leakgan_tf.models import initializers as init
-from leakgan_tf.models import pooled_conv
-from leakgan_tf.models.ops import matmul, to_dtype
+from leakgan_tf.models.ops import to_dtype
 
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
 REAL, FAKE = 1, 0  # class indices: P(real) = softmax(logits)[:, 1] is the reward
@@ -28,19 +28,20 @@ class Discriminator(keras.Model):
       l2_reg_lambda: λ of λ·(½‖W_d‖² + ½‖b_d‖²) on the classifier.
       compute_dtype: dtype of the convolutions and highway matmuls ("bfloat16":
         mixed precision; weights, features and logits stay float32).
-      sparse_gradient: the pooled convolutions' gradient by the native op where
-        it can be had (pooled_conv.py); False inside XLA-compiled steps.
-      native_forward: with the sparse gradient, their forward by the native op
-        too; False where any XLA-compiled step computes D's features.
+      kernels: the backend's primitives for the pooled convolutions and the highway's
+        matmuls (kernels.DiscriminatorKernels; `Backend.discriminator_kernels`).
+      sparse_gradient, native_forward: without `kernels`, the CPU primitives with the
+        native sparse gradient of the pooled convolutions and their native forward
+        where they can be had (False inside XLA-compiled steps).
     """
 
     def __init__(self, vocab_size: int, seq_len: int, emb_dim: int, filter_sizes: Sequence[int],
                  num_filters: Sequence[int], dropout_keep_prob: float = 1.0, l2_reg_lambda: float = 0.0,
                  compute_dtype: str = "float32", sparse_gradient: bool = True, native_forward: bool = True,
-                 **kwargs):
+                 kernels: DiscriminatorKernels | None = None, **kwargs):
         super().__init__(**kwargs)
         self.compute_dtype_ = tf.as_dtype(compute_dtype)
-        self.sparse_gradient, self.native_forward = sparse_gradient, native_forward
+        self.kernels = kernels or DiscriminatorKernels(sparse_gradient=sparse_gradient, native_forward=native_forward)
         pairs = list(zip(filter_sizes, num_filters))
         if any(h > seq_len for h, _ in pairs):
             raise ValueError(f"filter widths {filter_sizes} must not exceed the sequence length {seq_len}")
@@ -75,16 +76,15 @@ class Discriminator(keras.Model):
         """Max-over-time conv features before the highway: [N, D_f]; native=False:
         TensorFlow's ops only (a graph a SavedModel keeps)."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
-        return pooled_conv.pooled(low(self.embed(tokens)), [low(k) for k in self.conv_kernels],
-                                  [low(b) for b in self.conv_biases], self.sparse_gradient,
-                                  self.native_forward and native)
+        return self.kernels.pooled(low(self.embed(tokens)), [low(k) for k in self.conv_kernels],
+                                   [low(b) for b in self.conv_biases], native)
 
     def highway(self, pooled: tf.Tensor) -> tf.Tensor:
         """One highway layer, gate bias offset 0: [N, D_f] -> [N, D_f]."""
         low = lambda v: to_dtype(v, self.compute_dtype_)  # noqa: E731
         pooled = low(pooled)
-        t = tf.sigmoid(matmul(pooled, low(self.gate_kernel)) + low(self.gate_bias))
-        g = tf.nn.relu(matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
+        t = tf.sigmoid(self.kernels.matmul(pooled, low(self.gate_kernel)) + low(self.gate_bias))
+        g = tf.nn.relu(self.kernels.matmul(pooled, low(self.highway_kernel)) + low(self.highway_bias))
         return to_dtype(t * g + (1.0 - t) * pooled, tf.float32)
 
     def features(self, tokens: tf.Tensor, training: bool = False, native: bool = True,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from leakgan_tf.models import native
+from leakgan_tf.kernels import native
 from leakgan_tf.models.discriminator import PAD_ID
 
 

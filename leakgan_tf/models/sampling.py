@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from leakgan_tf.models import native
+from leakgan_tf.kernels import native
 
 CHUNK = 64  # probabilities per partial sum (as kChunk in sample_categorical.cc)
 
