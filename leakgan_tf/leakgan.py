@@ -215,7 +215,7 @@ class LeakGAN:
                                                                       seed=seed if offset is None
                                                                       else fold_in(seed, offset))
             self._apply("discriminator", loss, tape)
-            hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
+            hits = tf.equal(tf.argmax(logits, -1), tf.cast(labels, tf.int64))  # int64: a GPU compares int32 on the host
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
         return self._replicated(step, tokens, labels)
 

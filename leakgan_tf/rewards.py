@@ -38,7 +38,7 @@ def rescale_ladder(rewards: tf.Tensor, delta: float = 16.0) -> tf.Tensor:
     total = tf.shape(rewards)[1]
 
     def row(r):
-        _, idx = tf.unique(r)
+        _, idx = tf.unique(r, out_idx=tf.int64)  # int64: a GPU adds int32 in host memory
         return ladder(idx + 1, total, delta)
 
     return tf.stack([row(rewards[k]) for k in range(rewards.shape[0])], axis=0)

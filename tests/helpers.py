@@ -11,20 +11,21 @@ EXPERIMENTS = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 
 def needs_compiler():
     """A pytest mark that skips a test where leakgan_tf's native ops cannot be built
-    (no C++ compiler, LEAKGAN_TF_NATIVE_OPS=0, or a GPU: the ops are CPU-only and not loaded
-    there); elsewhere a failed build fails it."""
+    or are not used (no C++ compiler, LEAKGAN_TF_NATIVE_OPS=0, or a GPU, real or simulated
+    with LEAKGAN_TF_SIMULATE_GPU=1: the GPU backend runs none of these CPU ops);
+    elsewhere a failed build fails it."""
     import os
     import shutil
 
     import pytest
-    import tensorflow as tf
 
+    from leakgan_tf import kernels
     from leakgan_tf.kernels import native
     return pytest.mark.skipif(
         os.environ.get(native.SWITCH) == "0" or shutil.which(native.compiler()) is None
-        or bool(tf.config.list_physical_devices("GPU")),
+        or bool(kernels.visible_gpus()),
         reason=f"no C++ compiler `{native.compiler()}`, {native.SWITCH}=0, or a GPU visible (the native ops are "
-               f"CPU-only and not loaded there)")
+               f"CPU kernels; the GPU backend does not use them)")
 
 
 def op_types(graph):

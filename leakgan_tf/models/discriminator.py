@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from leakgan_tf.kernels import DiscriminatorKernels
 from leakgan_tf.models import initializers as init
+from leakgan_tf.models import sampling
 from leakgan_tf.models.ops import to_dtype
 
 PAD_ID = -1  # generator-side padding of unfinished prefixes; looks up embedding row 0
@@ -96,7 +97,7 @@ class Discriminator(keras.Model):
         if training and self.dropout_keep_prob < 1.0:
             if seed is None:
                 raise ValueError("D's dropout needs a seed: pass seed= (LeakGAN draws one from the run's stream)")
-            f = tf.nn.experimental.stateless_dropout(f, rate=1.0 - self.dropout_keep_prob, seed=seed)
+            f = sampling.dropout(f, 1.0 - self.dropout_keep_prob, seed)
         return f
 
     def classify(self, features: tf.Tensor) -> tf.Tensor:

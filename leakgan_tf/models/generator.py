@@ -129,7 +129,8 @@ class Generator:
         logits = tf.reshape(logits, [batch, T, -1])
         if beta is not None:
             logits = logits * beta
-        log_p = tf.gather(tf.nn.log_softmax(logits), tokens, batch_dims=2)
+        # int64 indices: the gather's gradient offsets them, int32 arithmetic a GPU keeps in host memory
+        log_p = tf.gather(tf.nn.log_softmax(logits), tf.cast(tokens, tf.int64), batch_dims=2)
         block_start = features[:, 0:T:c]                                # f_{ck}, k = 0..K−1
         return TeacherForced(
             log_probs=tf.maximum(log_p, LOG_PROB_FLOOR),

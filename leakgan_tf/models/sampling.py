@@ -72,6 +72,16 @@ def uniforms(seed: tf.Tensor, position: tf.Tensor | int, rows: tf.Tensor | int,
     return tf.cast(tf.bitwise.bitwise_and(words, MANTISSA - 1), tf.float64) * (1.0 / MANTISSA)
 
 
+def dropout(x: tf.Tensor, rate: float, seed: tf.Tensor) -> tf.Tensor:
+    """Inverted dropout of x [N, D] with keep probability 1 − rate: x / (1 − rate) where
+    the row-major element's uniform (stream 0 under `seed` [2], `uniforms`) is at least
+    `rate`, else 0; tf.nn.experimental.stateless_dropout's rule with this module's
+    device-independent uniforms, so an XLA-compiled D step drops what a plain one does."""
+    size = x.shape.num_elements() if x.shape.is_fully_defined() else tf.size(x)
+    keep = tf.reshape(uniforms(seed, 0, size), tf.shape(x)) >= rate
+    return tf.where(keep, x * (1.0 / (1.0 - rate)), tf.zeros_like(x))
+
+
 def inverse_cdf(logits: tf.Tensor, scale: tf.Tensor | float, u: tf.Tensor) -> tf.Tensor:
     """int32 [N]: for each row of logits [N, V], the smallest k with Σ_{j ≤ k} p_j > u
     (u float64 [N] in [0, 1)), p = softmax(scale · logits), in TensorFlow ops.
