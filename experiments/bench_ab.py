@@ -5,7 +5,12 @@ process, and the JSON keeps every round and each arm's medians.
   python experiments/bench_ab.py --arm sparse:LEAKGAN_TF_NATIVE_OPS=1 --arm dense:LEAKGAN_TF_NATIVE_OPS=0 \\
       --rounds 3 --out experiments/results/bench_native_ab.json -- --lengths 20 --paths incremental --phases d_epoch
 
-Arguments after `--` go to bench_speed.py (one length and path).
+Arguments after `--` go to bench_speed.py (one length and path). An arm whose
+PYTHONPATH is a snapshot of the repository (`git archive REV | tar -x -C DIR`) runs
+that snapshot's bench_speed.py: two versions of the code, A/B:
+
+  python experiments/bench_ab.py --arm before:PYTHONPATH=/tmp/old --arm after:PYTHONPATH=/tmp/new \
+      --rounds 3 --out experiments/results/bench_backend_ab.json -- --lengths 20 --paths incremental
 """
 import argparse
 import datetime
@@ -27,6 +32,13 @@ def parse_arm(text):
     if not name or not sep or any(not var or not eq for var, eq, _ in pairs):
         raise argparse.ArgumentTypeError(f"--arm {text!r}: write it as name:VAR=value[,VAR=value]")
     return name, {var: value for var, _, value in pairs}
+
+
+def script(env):
+    """The bench_speed.py an arm runs: that of the tree its PYTHONPATH names, when it has
+    one (an arm of another version of the code, e.g. a `git archive` snapshot), else ours."""
+    tree = pathlib.Path(env.get("PYTHONPATH", "")) / "experiments" / "bench_speed.py"
+    return tree if env.get("PYTHONPATH") and tree.is_file() else HERE / "bench_speed.py"
 
 
 def summary(report):
@@ -67,7 +79,7 @@ def main():
             for name, env in args.arm:
                 out = pathlib.Path(tmp) / f"{name}_{round_}.json"
                 print(f"round {round_}, {name} ({env}) ...", flush=True)
-                subprocess.run([sys.executable, str(HERE / "bench_speed.py"), *bench_args, "--out", str(out)],
+                subprocess.run([sys.executable, str(script(env)), *bench_args, "--out", str(out)],
                                env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
                 arms[name].append(dict(round=round_, **summary(json.loads(out.read_text()))))
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"),

@@ -92,8 +92,8 @@ def d_gradient(cfg, replicas=1):
     """Which pooled-convolution gradient this process's D step runs with
     `replicas` replicas: "sparse" (the native op, as the CLIs run where it can
     be built) or "dense" (no op, or XLA compiles the step: LeakGAN's rule)."""
-    from leakgan_tf.leakgan import xla_compiles
     from leakgan_tf.kernels import pooled_conv
+    from leakgan_tf.leakgan import xla_compiles
     op = pooled_conv.gradient_op(not xla_compiles(cfg, "discriminator", replicas), tf.as_dtype(cfg.compute_dtype))
     return "dense" if op is None else "sparse"
 
@@ -401,10 +401,13 @@ def g_parts_row(cfg, parts, rate):
 
 
 def process_settings():
-    """What decides this process's kernels: oneDNN (TF_ENABLE_ONEDNN_OPTS, and
-    whether TF enabled it) and the thread pools."""
+    """What decides this process's kernels: the backend a run would choose (devices,
+    XLA phases, native ops), oneDNN (TF_ENABLE_ONEDNN_OPTS, and whether TF enabled it)
+    and the thread pools."""
     from tensorflow.python.util import _pywrap_util_port
-    return dict(onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+
+    from leakgan_tf import kernels
+    return dict(backend=kernels.choose(("auto",)).describe(), onednn_env=os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                 onednn_enabled=bool(_pywrap_util_port.IsMklEnabled()),
                 intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
                 inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())

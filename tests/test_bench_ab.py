@@ -33,3 +33,11 @@ def test_medians_per_phase_and_step_part_over_rounds():
                                                                                           (16.0, 60.0)])]
     assert bench_ab.medians(rounds) == {"seconds.d_epoch": 16.0, "d_step_parts.step_ms": 48.0,
                                         "d_step_parts.forward_backward_ms": 38.0, "d_step_parts.adam_ms": 7.0}
+
+
+def test_an_arm_on_a_snapshot_runs_the_snapshots_bench_speed(tmp_path):
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "bench_speed.py").write_text("")
+    assert bench_ab.script({"PYTHONPATH": str(tmp_path)}) == tmp_path / "experiments" / "bench_speed.py"
+    assert bench_ab.script({"PYTHONPATH": str(tmp_path / "nothing")}) == bench_ab.HERE / "bench_speed.py"
+    assert bench_ab.script({"LEAKGAN_TF_NATIVE_OPS": "0"}) == bench_ab.HERE / "bench_speed.py"
