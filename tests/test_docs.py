@@ -10,7 +10,7 @@ How a command is run (the mechanism, documented in WORKSPACE.md):
   - `leakgan_tf.main` training commands get TINY_ORACLE / TINY_TEXT appended (later
     flags win over the flagfile), so they run the whole pipeline in seconds;
     `--dry_run` commands run as written.
-  - `experiments/*.py` run with LEAKGAN_DOCCHECK=1: they parse their arguments and
+  - `experiments/*.py` and `experiments/*.sh` run with LEAKGAN_DOCCHECK=1: they parse their arguments and
     stop before the work (experiments/doccheck.py; each benchmark's own test runs
     its work at tiny sizes).
   - Placeholders (DIR, /data/bench, /tmp/…, ~/LeakGAN, my_train.txt) become paths
@@ -88,6 +88,8 @@ def plan(step, work, data):
         return [sys.executable, "-m", "tensorboard.main", "--version_tb"], env
     if exe.endswith("ruff"):
         return [sys.executable, "-m", "ruff", *args], env
+    if exe.startswith("experiments/") and exe.endswith(".sh"):  # a script: checks its arguments and stops
+        return ["bash", exe, *args], {"LEAKGAN_DOCCHECK": "1"}
     if not re.search(r"(^|/)python3?$", exe):
         return f"not a Python command: {exe}"
     if args and args[0].startswith("experiments/"):
