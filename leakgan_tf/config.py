@@ -37,6 +37,7 @@ RANGES = dict(
     adv_d_rounds=">=0", eval_every=">=1", interleave_mle_every=">=0", mle_epoch_fraction="(0,1]",
     sample_batch=">=1", oracle_seed="seed", oracle_emb_dim=">=1", oracle_hidden_dim=">=1",
     min_count=">=1", max_vocab=">=0", test_fraction="(0,1)", seed="seed", rescale_delta=">=0",
+    rollout_update_rate="[0,1]",
 )
 _RULES = {
     ">=0": (lambda v: v >= 0, "must be >= 0"),
@@ -44,6 +45,7 @@ _RULES = {
     ">0": (lambda v: v > 0, "must be > 0"),
     "(0,1]": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
     "(0,1)": (lambda v: 0 < v < 1, "must be in (0, 1)"),
+    "[0,1]": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
     "seed": (lambda v: 0 <= v < SEED_LIMIT, f"must be in [0, {SEED_LIMIT}) (an unsigned 32-bit seed)"),
 }
 
@@ -66,7 +68,8 @@ def _check_file(flag: str, path: str, fix: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    # --- model (spec §1, §2)
+    # --- model (spec §1, §2); model=seqgan: SeqGAN (seqgan.py) with the same D, data and schedule machinery
+    model: str = switches.default("model")
     vocab_size: int = 5000
     seq_len: int = 20
     batch_size: int = 64
@@ -90,6 +93,9 @@ class Config:
     adv_beta_early_steps: int = 2
     adv_beta: float = 1.0
     rollout_beta: float = 1.0
+    # --- SeqGAN's rollout network (seqgan.py)
+    rollout_network: str = switches.default("rollout_network")
+    rollout_update_rate: float = 0.8
     # --- schedule (spec §7.1)
     generated_num: int = 10000
     pretrain_blocks: int = 10
@@ -107,7 +113,7 @@ class Config:
     extended_eval: bool = False
     distribute: str = switches.default("distribute")
     skip_nonfinite: bool = False
-    xla_phases: tuple = ("pretrain",)
+    xla_phases: tuple = ("auto",)  # kernels.xla_phases: every phase on a GPU, pretrain on a CPU
     feature_path: str = switches.default("feature_path")
     init_from: str = ""
     compute_dtype: str = switches.default("compute_dtype")
@@ -162,7 +168,7 @@ class Config:
         """Raises UserError naming the first bad value and how to fix it."""
         for name, rule in RANGES.items():
             check_range(name, getattr(self, name), rule)
-        if self.seq_len % self.step_size:
+        if self.model == "leakgan" and self.seq_len % self.step_size:
             raise UserError(f"--step_size={self.step_size} must divide --seq_len={self.seq_len}")
         if not 0 <= self.start_token < self.vocab_size:
             raise UserError(f"--start_token={self.start_token} must be in [0, --vocab_size={self.vocab_size})")
@@ -182,9 +188,12 @@ class Config:
             path = getattr(self, name)
             if self.dataset == "text" and path:
                 _check_file(name, path, "set LEAKGAN_SHARED_DATA or pass an existing file")
-        unknown = set(self.xla_phases) - set(XLA_PHASES)
+        unknown = set(self.xla_phases) - set(XLA_PHASES) - {"auto"}
         if unknown:
-            raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; choose from {', '.join(XLA_PHASES)}")
+            raise UserError(f"--xla_phases has unknown phases {sorted(unknown)}; choose from auto (the device's "
+                            f"default) or {', '.join(XLA_PHASES)}")
+        if "auto" in self.xla_phases and len(self.xla_phases) > 1:
+            raise UserError(f"--xla_phases={','.join(self.xla_phases)}: auto stands alone; name the phases instead")
         if self.sample_batch % self.batch_size:
             raise UserError(f"--sample_batch={self.sample_batch} must be a multiple of --batch_size={self.batch_size}")
         if self.init_from and not (os.path.isdir(self.init_from) or os.path.isfile(self.init_from + ".index")):
@@ -197,6 +206,13 @@ class Config:
             raise UserError(f"--generated_num={self.generated_num} is smaller than one batch ({self.batch_size})")
         if not isinstance(self.goal_normalize, bool):
             raise UserError(f"--goal_normalize={self.goal_normalize!r} must be true or false")
+        if self.model == "seqgan":
+            if self.distribute != "none":
+                raise UserError(f"--model=seqgan runs on one device; --distribute={self.distribute} is for LeakGAN, "
+                                f"drop it")
+            if self.variant != "code":
+                raise UserError(f"--variant={self.variant} sets LeakGAN's code/paper switches; --model=seqgan takes "
+                                f"its settings from its flagfile (experiments/seqgan_len20.cfg): drop --variant")
         return self
 
 

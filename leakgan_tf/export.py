@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 class ExportedGenerator(tf.Module):
-    """The generator with the discriminator whose features it leaks.
+    """The generator with the discriminator whose features it leaks (LeakGAN), or
+    the generator alone (SeqGAN: SeqGAN.export_models).
 
     generate(num: int [], beta: float32 [], seed: int []) ->
       {"ids": int32 [num, T], "text": string [num] (with a vocabulary; pads and
@@ -38,7 +39,11 @@ class ExportedGenerator(tf.Module):
 
     def __init__(self, gan: LeakGAN, vocab: text.Vocabulary | None = None):
         super().__init__()
-        self.discriminator, self.manager, self.worker = gan.discriminator, gan.manager, gan.worker
+        if hasattr(gan, "export_models"):
+            for name, model in gan.export_models().items():
+                setattr(self, name, model)
+        else:
+            self.discriminator, self.manager, self.worker = gan.discriminator, gan.manager, gan.worker
         self._generator = gan.generator
         self._chunk, self._seq_len = gan.cfg.sample_batch, gan.cfg.seq_len
         self.vocab = tf.constant(vocab.tokens if vocab is not None else [], tf.string)
@@ -180,7 +185,8 @@ def export(gan: LeakGAN, directory: str | os.PathLike, vocab: text.Vocabulary | 
                                 options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
             _strip_custom_gradients(new)
             marker = dict(format=FORMAT, signature="generate(num, beta, seed) -> ids" + (", text" if vocab else ""),
-                          seq_len=gan.cfg.seq_len, vocab_size=gan.cfg.vocab_size, sample_batch=gan.cfg.sample_batch,
+                          model=gan.cfg.model, seq_len=gan.cfg.seq_len, vocab_size=gan.cfg.vocab_size,
+                          sample_batch=gan.cfg.sample_batch,
                           checkpoint=None if checkpoint is None else str(pathlib.Path(checkpoint).resolve()),
                           logdir=None if logdir is None else str(pathlib.Path(logdir).resolve()))
             (new / MARKER).write_text(json.dumps(marker, indent=1) + "\n")

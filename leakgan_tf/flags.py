@@ -17,6 +17,16 @@ from leakgan_tf.config import PRESETS, Config, make_config, variant_values
 
 FLAGS = flags.FLAGS
 _HELP = {
+    "model": "leakgan (LeakGAN, the default) or seqgan (SeqGAN, Yu et al. 2017, as LantaoYu/SeqGAN: one LSTM, "
+             "rewards D's P(real) of rollouts; its settings: experiments/seqgan_len20.cfg); both share the "
+             "discriminator, data, schedule, checkpoints and CLIs. LeakGAN-only fields (goal_size, step_size, "
+             "the --variant switches, ...) are not used by seqgan",
+    "rollout_network": "seqgan: the rollout policy. generator (default: the official code in effect, whose "
+                       "rollout graph reads the generator's variables, and the paper's beta <- theta) or delayed "
+                       "(that code as written: a copy whose embeddings are copied and other weights moved to "
+                       "rate*copy + (1-rate)*generator after each G step)",
+    "rollout_update_rate": "seqgan, --rollout_network=delayed: the copy's share kept at each update (0.8 in the "
+                           "official code)",
     "gen_emb_dim": "generator token embedding width E (Worker input)",
     "gen_hidden_dim": "hidden units H of the Manager and Worker LSTMs",
     "goal_size": "goal embedding width k (W_psi maps the D_f-wide goal to k)",
@@ -62,8 +72,9 @@ _HELP = {
     "extended_eval": "oracle runs: also NLL-oracle at β = 1, NLL-test on held-out oracle samples, distinct-4",
     "distribute": "D and MLE phases under tf.distribute: none, mirrored (local devices) or multiworker (TF_CONFIG)",
     "skip_nonfinite": "skip a batch whose loss or gradient is NaN/Inf (default: stop with the last good checkpoint)",
-    "xla_phases": "compiled steps run with XLA (jit_compile): any of discriminator, pretrain, sampling, adversarial; "
-                  "default pretrain, the only one XLA made faster on a 2-core CPU (experiments/bench_xla.py)",
+    "xla_phases": "compiled steps run with XLA (jit_compile): any of discriminator, pretrain, sampling, adversarial, "
+                  "or auto (default): every phase on a GPU, pretrain on a CPU (the only one XLA made faster on a "
+                  "2-core CPU, experiments/bench_xla.py); empty: none",
     "feature_path": "leaked features of prefixes: 'incremental' (exact, O(T) conv work) or 'plain' (the original's)",
     "variant": "code (the repository, default), paper (the paper's method, spec §13) or no_temperature (the "
                "repository's No Temperature copy, spec §12.B); sets adversarial_loss, reward_rescale, "
@@ -121,7 +132,8 @@ def define_flags() -> None:
     flags.DEFINE_bool("fresh", False, "ignore a checkpoint in --logdir and start over")
     flags.DEFINE_bool("dry_run", False, "build the models, print parameter counts and exit")
     flags.DEFINE_integer("checkpoint_every", 5, "adversarial iterations between checkpoints (also at every "
-                         "pretraining block and on SIGINT/SIGTERM)", lower_bound=1)
+                         "pretraining block and on SIGINT/SIGTERM; --model=seqgan also every this many units of its "
+                         "one long pretraining block)", lower_bound=1)
     flags.DEFINE_integer("keep_checkpoints", 3, "checkpoints kept in --logdir/checkpoints (the newest; each "
                          "holds models and optimizer slots, ~140 MB at length 20); resume needs only the last",
                          lower_bound=1)
@@ -182,8 +194,9 @@ def expand_data_path(path: str) -> str:
 # ---------------------------------------------------------------- --help
 # `main --help` lists the flags by group: the first Config field of each group
 # (Config's own order) and the run flags main defines itself.
-CONFIG_GROUPS = {"vocab_size": "model (spec §1, §2)", "gen_learning_rate": "optimisation",
+CONFIG_GROUPS = {"model": "model (spec §1, §2)", "gen_learning_rate": "optimisation",
                  "eval_beta": "inverse temperatures β (logits × β, spec §2.1)",
+                 "rollout_network": "SeqGAN's rollout network (--model=seqgan)",
                  "generated_num": "schedule and execution (spec §7.1)", "dataset": "data",
                  "variant": "code vs paper switches (spec §13); --variant sets several at once"}
 RUN_FLAGS = ("flagfile", "logdir", "preset", "fresh", "dry_run", "checkpoint_every", "keep_checkpoints")

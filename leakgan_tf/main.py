@@ -2,6 +2,7 @@
 
   python -m leakgan_tf.main --flagfile=experiments/quick.cfg [--flag=value …]
   python -m leakgan_tf.main --flagfile=experiments/coco.cfg
+  python -m leakgan_tf.main --flagfile=experiments/seqgan_len20.cfg    # SeqGAN (--model=seqgan)
 
 Writes checkpoints, evaluation samples, config.json and TensorBoard events to
 --logdir; rerunning with the same --logdir resumes from the last checkpoint.
@@ -82,11 +83,12 @@ def main(argv: list[str]) -> None:
     startup.configure_devices()  # GPU memory growth; a warning when a CUDA build sees no GPU
     chief = start_multiworker() if cfg.distribute == "multiworker" else True
     if FLAGS.dry_run:
-        from leakgan_tf.leakgan import LeakGAN
-        gan = LeakGAN(cfg)
+        from leakgan_tf import gans
+        gan = gans.build(cfg)
         for name, count in gan.param_counts().items():
             print(f"{name}: {count:,} parameters")
-        print(f"leaked feature dim D_f = {gan.discriminator.feature_dim}")
+        if cfg.model == "leakgan":
+            print(f"leaked feature dim D_f = {gan.discriminator.feature_dim}")
         return
     from leakgan_tf import sources
     from leakgan_tf.train import Trainer

@@ -51,7 +51,7 @@ RESUMABLE_CHANGES = frozenset({"adversarial_iterations", "eval_every", "sample_b
 # norm grows during training with normalisation on (the gradient is orthogonal
 # to w): a generator pretrained with it and run without it samples at a far
 # lower temperature and collapses to a few sequences.
-SAME_MEANING = ("goal_normalize",)
+SAME_MEANING = ("goal_normalize", "model")  # model: another GAN's checkpoint does not fit at all
 # The schedule position kept in every checkpoint (checkpoint keys).
 POSITION = ("blocks_done", "iterations_done", "units_done")
 
@@ -125,9 +125,10 @@ def check_same_meaning(parent: str | pathlib.Path, cfg: Config, latest: str) -> 
         return
     for name in SAME_MEANING:
         if saved[name] != getattr(cfg, name):
-            value = "true" if saved[name] else "false"
+            value = ("true" if saved[name] else "false") if isinstance(saved[name], bool) else saved[name]
+            now = "the opposite" if isinstance(saved[name], bool) else f"--{name}={getattr(cfg, name)}"
             raise UserError(f"--init_from checkpoint {latest} was trained with --{name}={value} and this run "
-                            f"has the opposite; the same weights would compute a different generator; pass "
+                            f"has {now}; the same weights would compute a different generator; pass "
                             f"--{name}={value} or pretrain with this run's settings")
 
 
@@ -356,23 +357,28 @@ def position_variables() -> dict[str, tf.Variable]:
 def checkpoint(gan: LeakGAN, position: dict[str, tf.Variable] | None = None) -> tf.train.Checkpoint:
     """The checkpoint object of a run: its keys are the on-disk layout.
 
-    discriminator, manager, worker (the models), rng (the run's random stream),
-    optimizer_<name> for each of gan.optimizers, and the position variables
+    LeakGAN: discriminator, manager, worker (the models), rng (the run's random
+    stream), optimizer_<name> for each of gan.optimizers; SeqGAN: its own
+    (SeqGAN.checkpoint_objects: discriminator, generator, rollout with
+    --rollout_network=delayed, rng, optimizer_<name>); then the position variables
     (POSITION; position_variables() when None)."""
     import tensorflow as tf
     position = position_variables() if position is None else position
-    return tf.train.Checkpoint(
-        discriminator=gan.discriminator, manager=gan.manager, worker=gan.worker, rng=gan.rng,
-        **{f"optimizer_{k}": v for k, v in gan.optimizers.items()}, **position)
+    if hasattr(gan, "checkpoint_objects"):
+        objects = gan.checkpoint_objects()
+    else:
+        objects = dict(discriminator=gan.discriminator, manager=gan.manager, worker=gan.worker, rng=gan.rng,
+                       **{f"optimizer_{k}": v for k, v in gan.optimizers.items()})
+    return tf.train.Checkpoint(**objects, **position)
 
 
 def load_run(logdir: str | pathlib.Path) -> tuple[LeakGAN, Config, str, dict[str, int]]:
-    """(LeakGAN with the latest checkpoint restored, its Config, the checkpoint
+    """(the run's model (gans.build: LeakGAN or SeqGAN) with the latest checkpoint restored, its Config, the checkpoint
     path, the schedule position {blocks_done, iterations_done, units_done});
     UserError when there is none or it is damaged."""
-    from leakgan_tf.leakgan import LeakGAN
+    from leakgan_tf import gans
     cfg = saved_config(logdir)
-    gan = LeakGAN(cfg)
+    gan = gans.build(cfg)
     latest = latest_checkpoint(logdir)
     if latest is None:
         raise UserError(f"no checkpoint in {pathlib.Path(logdir) / CHECKPOINTS}; train first (leakgan_tf.main)")

@@ -3,8 +3,8 @@
   python -m leakgan_tf.sample --logdir DIR --num N [--beta B] [--seed S] [--out F] [--ids]
   python -m leakgan_tf.sample --logdir DIR --export EXPORT_DIR
 
-Restores the generator and the discriminator (the generator needs its leaked
-features) from DIR/checkpoints. Text runs print detokenised sentences (--ids
+Restores the run's model from DIR/checkpoints (LeakGAN: the generator and the
+discriminator whose features it leaks; --model=seqgan: its generator). Text runs print detokenised sentences (--ids
 for the ids); oracle runs print one sequence of ids per line. Rows are drawn,
 printed (or written to --out) chunk by chunk, so any --num streams in bounded
 memory. The SavedModel has a `generate(num, beta, seed)` signature that needs

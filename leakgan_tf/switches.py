@@ -1,6 +1,6 @@
 """Every switch of a run in one place (no TensorFlow): its name, its choices
 and its default. The first choice is the default, the official code's
-behaviour (spec §13 for the code/paper switches).
+behaviour (spec §13 for the code/paper switches; for SeqGAN's, LantaoYu/SeqGAN's).
 
 config.py builds its fields and validation from these tables, flags.py its
 help, and losses, rewards, goals and text check their arguments against them.
@@ -9,6 +9,11 @@ from leakgan_tf.errors import UserError
 
 # name -> choices, the default first.
 CHOICES: dict[str, tuple[str, ...]] = dict(
+    # which GAN: LeakGAN (leakgan.py) or SeqGAN (seqgan.py, Yu et al. 2017)
+    model=("leakgan", "seqgan"),
+    # SeqGAN's rollout policy: the generator itself (its official code in effect, and the
+    # paper's β ← θ) or a delayed copy updated at rollout_update_rate (that code as written)
+    rollout_network=("generator", "delayed"),
     # code vs paper (spec §13); --variant sets several at once (config.VARIANTS)
     variant=("code", "paper", "no_temperature"),
     adversarial_loss=("collapsed", "per_step"),

@@ -8,6 +8,12 @@ resumable phases:
                NLL-oracle every eval_every; optional interleaved MLE epoch;
                adv_d_rounds × (fresh negatives, positives, d_epochs D epochs)]
 
+--model=seqgan (LantaoYu/SeqGAN's sequence_gan.py) runs the same units in its
+order: a pretraining block is its g_epochs MLE epochs first, then its d_rounds
+D rounds (one block: 120 epochs, then 50 rounds), checkpointed also every
+`checkpoint_every` units; an adversarial iteration's first unit is the G step,
+its evaluation and the rollout network's update (SeqGAN.update_rollout).
+
 Progress (blocks and iterations done, and the finished units — D rounds, MLE
 epochs, the G step — inside the current one) lives in the checkpoint with the
 models, the five optimizers and the random stream, so a rerun with the same
@@ -32,9 +38,8 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import tensorflow as tf
 
-from leakgan_tf import data, run_dir
+from leakgan_tf import data, gans, run_dir
 from leakgan_tf.errors import UserError
-from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.summaries import SCALARS_CSV, Progress, Summaries
 
 RUNTIME = "runtime.json"  # devices, XLA phases, native ops, determinism of the latest attempt (LeakGAN.runtime)
@@ -74,7 +79,8 @@ class Trainer:
         if not fresh:
             run_dir.check_resumable(self.logdir, cfg)  # reads only: a refused rerun writes nothing
         self.source = source
-        self.gan = LeakGAN(cfg)
+        self.gan = gans.build(cfg)
+        self.seqgan = cfg.model == "seqgan"
         position = run_dir.position_variables()
         self.blocks_done, self.iterations_done, self.units_done = (position[k] for k in run_dir.POSITION)
         self._stop_requested = False
@@ -237,8 +243,11 @@ class Trainer:
             if files:
                 return sum(p.stat().st_size for p in files if p.is_file())
         gan = self.gan
-        variables = [*gan.discriminator.variables, *gan.manager.variables, *gan.worker.variables,
-                     *(v for opt in gan.optimizers.values() for v in opt.variables)]
+        if hasattr(gan, "all_variables"):
+            variables = gan.all_variables()
+        else:
+            variables = [*gan.discriminator.variables, *gan.manager.variables, *gan.worker.variables,
+                         *(v for opt in gan.optimizers.values() for v in opt.variables)]
         return sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size + 320 for v in variables)
 
     def _checkpoints_bytes(self) -> int:
@@ -301,10 +310,11 @@ class Trainer:
         probs = lambda x: self.gan.prob_real(tf.constant(x[:limit])).numpy()  # noqa: E731
         return float(np.mean(probs(positives) > 0.5)), float(np.mean(probs(negatives) <= 0.5))
 
-    def mle_epoch(self, tokens: np.ndarray, where: str, call_index: int = 0) -> tuple[float, float]:
-        """Worker MLE + Manager pretraining over tokens in fixed order: the whole set,
-        or (mle_epoch_fraction < 1, COCO's 1/20 "epoch") the next slice of it,
-        rotating with call_index so successive calls cover all the data."""
+    def mle_epoch(self, tokens: np.ndarray, where: str, call_index: int = 0) -> tuple[float, float | None]:
+        """Worker MLE + Manager pretraining (SeqGAN: its generator's MLE) over tokens in
+        fixed order: the whole set, or (mle_epoch_fraction < 1, COCO's 1/20 "epoch")
+        the next slice of it, rotating with call_index so successive calls cover all
+        the data. Returns the mean losses (MLE, Manager's; SeqGAN: MLE, None)."""
         batches = len(tokens) // self.cfg.batch_size
         if batches == 0:
             raise UserError(f"the MLE set has {len(tokens)} sequences, fewer than one batch (--batch_size="
@@ -314,9 +324,17 @@ class Trainer:
         order = [(first + i) % batches for i in range(take)]
         worker, manager = [], []
         for i in order:
-            w, m = self.gan.pretrain_step(tokens[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size])
+            out = self.gan.pretrain_step(tokens[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size])
+            if self.seqgan:
+                worker.append(out)
+                continue
+            w, m = out
             worker.append(w)
             manager.append(m)
+        if self.seqgan:
+            worker = float(np.mean(worker))
+            self._check_finite(where, mle_loss=worker)
+            return worker, None
         worker, manager = float(np.mean(worker)), float(np.mean(manager))
         self._check_finite(where, worker_mle_loss=worker, manager_loss=manager)
         return worker, manager
@@ -346,6 +364,10 @@ class Trainer:
     def adversarial_generator_step(self, it: int) -> None:
         cfg = self.cfg
         t0 = time.time()
+        if self.seqgan:  # SeqGAN ranks no real sentences with its rewards: no draw for them
+            out = self.gan.adversarial_step(self.gan.next_seed())
+            self._seqgan_generator_stats(it, out, time.time() - t0)
+            return
         reals = self.source.reward_reals(seed=self.gan.next_numpy_seed())
         num_reals = 0 if reals is None else min(cfg.batch_size, it // 2)  # spec §6.4: pos_num
         out = self.gan.adversarial_step(self.gan.next_seed(), reals, num_reals)
@@ -364,6 +386,20 @@ class Trainer:
                                          f"{stats['goal_loss']:.4f} worker_loss {stats['worker_loss']:.4f} "
                                          f"({seconds:.1f}s)")
 
+    def _seqgan_generator_stats(self, it: int, out: dict, seconds: float) -> None:
+        """Scalars, rewards histogram and log line of SeqGAN's G step of iteration it."""
+        reward = out["rewards"].numpy()
+        stats = {k: float(out[k]) for k in self.gan.adversarial_scalars}
+        self._check_finite(f"adversarial iteration {it}", rewards=reward, generator_loss=stats["generator_loss"])
+        stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
+        self.summaries.scalars(it, stats, "adversarial/generator")
+        self.summaries.histogram(it, "adversarial/rewards", reward)
+        self.progress.timed("g_step", seconds)
+        self.progress.advance()
+        self.progress.log("adversarial", f"iteration {it + 1}/{self.cfg.adversarial_iterations} generator_loss "
+                                         f"{stats['generator_loss']:.4f} mean reward {stats['mean_reward']:.4f} "
+                                         f"({seconds:.1f}s)")
+
     # ------------------------------------------------------------------ schedule
     def _units(self, position, count):
         """Yields the unfinished unit indices of the current block/iteration and
@@ -375,6 +411,8 @@ class Trainer:
             self.units_done.assign(unit + 1)
 
     def pretrain(self) -> None:
+        if self.seqgan:
+            return self._pretrain_seqgan()
         cfg = self.cfg
         mle = self._mle_data()
         rounds = cfg.pretrain_d_rounds
@@ -383,19 +421,44 @@ class Trainer:
                 if unit < rounds:
                     self.discriminator_round(block * rounds + unit, "pretrain")
                     continue
-                e = unit - rounds
-                step = block * cfg.pretrain_g_epochs + e
-                t0 = time.time()
-                worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}", step)
-                self.summaries.scalars(step, dict(worker_mle_loss=worker_loss, manager_loss=manager_loss,
-                                                  epoch_seconds=time.time() - t0), "pretrain/generator")
-                self.progress.timed("mle_epoch", time.time() - t0)
-                self.progress.advance()
-                self.progress.log("pretrain", f"block {block + 1}/{cfg.pretrain_blocks} epoch {e + 1}/"
-                                              f"{cfg.pretrain_g_epochs} mle {worker_loss:.4f} "
-                                              f"manager {manager_loss:.6f} ({time.time() - t0:.1f}s)")
-                if e in cfg.pretrain_eval_epochs:
-                    self.evaluate(step, "pretrain")
+                self._pretrain_mle_epoch(mle, block, unit - rounds)
+            self.blocks_done.assign(block + 1)
+            self.units_done.assign(0)
+            self.save()
+
+    def _pretrain_mle_epoch(self, mle: np.ndarray, block: int, e: int) -> None:
+        """Pretraining block block's MLE epoch e, logged and evaluated (pretrain_eval_epochs)."""
+        cfg = self.cfg
+        step = block * cfg.pretrain_g_epochs + e
+        t0 = time.time()
+        worker_loss, manager_loss = self.mle_epoch(mle, f"pretraining block {block} epoch {e}", step)
+        losses = dict(mle_loss=worker_loss) if self.seqgan else dict(worker_mle_loss=worker_loss,
+                                                                       manager_loss=manager_loss)
+        self.summaries.scalars(step, dict(losses, epoch_seconds=time.time() - t0), "pretrain/generator")
+        self.progress.timed("mle_epoch", time.time() - t0)
+        self.progress.advance()
+        shown = "" if self.seqgan else f" manager {manager_loss:.6f}"
+        self.progress.log("pretrain", f"block {block + 1}/{cfg.pretrain_blocks} epoch {e + 1}/"
+                                      f"{cfg.pretrain_g_epochs} mle {worker_loss:.4f}{shown} "
+                                      f"({time.time() - t0:.1f}s)")
+        if e in cfg.pretrain_eval_epochs:
+            self.evaluate(step, "pretrain")
+
+    def _pretrain_seqgan(self) -> None:
+        """SeqGAN's pretraining (sequence_gan.py): per block, g_epochs MLE epochs, then
+        d_rounds D rounds; a checkpoint every checkpoint_every units and at the block's end."""
+        cfg = self.cfg
+        mle = self._mle_data()
+        epochs, total = cfg.pretrain_g_epochs, cfg.pretrain_g_epochs + cfg.pretrain_d_rounds
+        for block in range(int(self.blocks_done.numpy()), cfg.pretrain_blocks):
+            for unit in self._units(block, total):
+                if unit < epochs:
+                    self._pretrain_mle_epoch(mle, block, unit)
+                else:
+                    self.discriminator_round(block * cfg.pretrain_d_rounds + unit - epochs, "pretrain")
+                if (unit + 1) % self.checkpoint_every == 0 and unit + 1 < total:
+                    self.units_done.assign(unit + 1)
+                    self.save()
             self.blocks_done.assign(block + 1)
             self.units_done.assign(0)
             self.save()
@@ -408,12 +471,17 @@ class Trainer:
                 if unit > 0:
                     self.discriminator_round(it * cfg.adv_d_rounds + unit - 1, "adversarial")
                     continue
+                if self.seqgan and it == 0:
+                    self.gan.start_rollout()
                 self.adversarial_generator_step(it)
-                # The original's order: G step, test, interleaved MLE epoch, D rounds.
+                # The original's order: G step, test, interleaved MLE epoch (SeqGAN: the
+                # rollout network's update), D rounds.
                 if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:
                     self.evaluate(it, "adversarial")
                 if cfg.interleave_mle_every and it % cfg.interleave_mle_every == 0:
                     self.interleaved_mle_epoch(mle, it)
+                if self.seqgan:
+                    self.gan.update_rollout()
             self.iterations_done.assign(it + 1)
             self.units_done.assign(0)
             if (it + 1) % self.checkpoint_every == 0 or it == cfg.adversarial_iterations - 1:
@@ -496,13 +564,15 @@ def _size(count: int) -> str:
 def schedule_units(cfg):
     """The run's units in order, each a tuple of the kinds of work it does (for
     Progress's ETA): pretraining D rounds and MLE epochs (with an evaluation at
-    pretrain_eval_epochs), then per adversarial iteration the G step (with its
-    evaluation and interleaved MLE epoch, as Trainer.adversarial) and the D rounds."""
+    pretrain_eval_epochs; SeqGAN: the epochs first), then per adversarial iteration
+    the G step (with its evaluation and interleaved MLE epoch, as
+    Trainer.adversarial) and the D rounds."""
     units = []
     for _ in range(cfg.pretrain_blocks):
-        units += [("d_round",)] * cfg.pretrain_d_rounds
-        units += [("mle_epoch", "eval") if e in cfg.pretrain_eval_epochs else ("mle_epoch",)
+        rounds = [("d_round",)] * cfg.pretrain_d_rounds
+        epochs = [("mle_epoch", "eval") if e in cfg.pretrain_eval_epochs else ("mle_epoch",)
                   for e in range(cfg.pretrain_g_epochs)]
+        units += epochs + rounds if cfg.model == "seqgan" else rounds + epochs
     for it in range(cfg.adversarial_iterations):
         unit = ["g_step"]
         if it % cfg.eval_every == 0 or it == cfg.adversarial_iterations - 1:

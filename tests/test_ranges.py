@@ -15,7 +15,7 @@ from tests.conftest import REPO_ROOT
 from tests.test_cli import assert_one_line_error, cli
 
 # Values just outside each rule (and, where it has one, past its upper end).
-OUTSIDE = {">=0": [-1], ">=1": [0], ">0": [0, -0.5], "(0,1]": [0, 1.5], "(0,1)": [0, 1],
+OUTSIDE = {">=0": [-1], ">=1": [0], ">0": [0, -0.5], "(0,1]": [0, 1.5], "(0,1)": [0, 1], "[0,1]": [-0.5, 1.5],
            "seed": [-1, config.SEED_LIMIT]}
 NUMERIC = [f.name for f in dataclasses.fields(Config)
            if isinstance(f.default, (int, float, tuple)) and not isinstance(f.default, bool)
@@ -40,7 +40,9 @@ def test_config_refuses_a_value_outside_the_range(name, bad):
 
 def test_range_boundaries_are_accepted():
     make_config(pretrain_blocks=0, adversarial_iterations=0, eval_every=1, rollout_num=1,
-                dis_dropout_keep_prob=1.0, mle_epoch_fraction=1.0, seed=config.SEED_LIMIT - 1, oracle_seed=0)
+                dis_dropout_keep_prob=1.0, mle_epoch_fraction=1.0, seed=config.SEED_LIMIT - 1, oracle_seed=0,
+                rollout_update_rate=0.0)
+    make_config(rollout_update_rate=1.0)
 
 
 # The flags the CLIs define themselves (not Config fields), with values outside their range.
