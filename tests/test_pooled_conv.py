@@ -15,8 +15,8 @@ import pytest
 import tensorflow as tf
 
 from leakgan_tf.config import SYNTHETIC20_COUNTS, SYNTHETIC20_FILTERS
-from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.kernels import native
+from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models.discriminator import PAD_ID, Discriminator
 from tests import helpers
 from tests.helpers import op_types, tiny_config

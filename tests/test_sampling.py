@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.kernels import native
+from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models import sampling
 from tests import helpers
 from tests.helpers import op_types, tiny_config
