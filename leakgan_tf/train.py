@@ -366,41 +366,32 @@ class Trainer:
         t0 = time.time()
         if self.seqgan:  # SeqGAN ranks no real sentences with its rewards: no draw for them
             out = self.gan.adversarial_step(self.gan.next_seed())
-            self._seqgan_generator_stats(it, out, time.time() - t0)
+            self._generator_stats(it, out, time.time() - t0, self.gan.adversarial_scalars, ("generator_loss",),
+                                  ("generator_loss", "mean_reward"))
             return
         reals = self.source.reward_reals(seed=self.gan.next_numpy_seed())
         num_reals = 0 if reals is None else min(cfg.batch_size, it // 2)  # spec §6.4: pos_num
         out = self.gan.adversarial_step(self.gan.next_seed(), reals, num_reals)
-        seconds = time.time() - t0
+        self._generator_stats(it, out, time.time() - t0,
+                              ("goal_loss", "worker_loss", "manager_cosine", "worker_cosine", "self_nll"),
+                              ("goal_loss", "worker_loss"), ("goal_loss", "worker_loss"))
+
+    def _generator_stats(self, it: int, out: dict, seconds: float, scalars, checked, shown) -> None:
+        """Scalars, rewards histogram and log line of the G step of iteration it: the
+        `scalars` of out logged, the `checked` ones and the rewards checked finite, the
+        `shown` ones in the log line."""
         reward = out["rewards"].numpy()
-        stats = {k: float(out[k]) for k in ("goal_loss", "worker_loss", "manager_cosine", "worker_cosine",
-                                              "self_nll")}
-        self._check_finite(f"adversarial iteration {it}", rewards=reward, goal_loss=stats["goal_loss"],
-                           worker_loss=stats["worker_loss"])
+        stats = {k: float(out[k]) for k in scalars}
+        self._check_finite(f"adversarial iteration {it}", rewards=reward, **{k: stats[k] for k in checked})
         stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
         self.summaries.scalars(it, stats, "adversarial/generator")
         self.summaries.histogram(it, "adversarial/rewards", reward)
         self.progress.timed("g_step", seconds)
         self.progress.advance()
-        self.progress.log("adversarial", f"iteration {it + 1}/{cfg.adversarial_iterations} goal_loss "
-                                         f"{stats['goal_loss']:.4f} worker_loss {stats['worker_loss']:.4f} "
+        values = " ".join(f"{k} {stats[k]:.4f}" for k in shown)
+        self.progress.log("adversarial", f"iteration {it + 1}/{self.cfg.adversarial_iterations} {values} "
                                          f"({seconds:.1f}s)")
 
-    def _seqgan_generator_stats(self, it: int, out: dict, seconds: float) -> None:
-        """Scalars, rewards histogram and log line of SeqGAN's G step of iteration it."""
-        reward = out["rewards"].numpy()
-        stats = {k: float(out[k]) for k in self.gan.adversarial_scalars}
-        self._check_finite(f"adversarial iteration {it}", rewards=reward, generator_loss=stats["generator_loss"])
-        stats.update(mean_reward=float(reward.mean()), g_step_seconds=seconds)
-        self.summaries.scalars(it, stats, "adversarial/generator")
-        self.summaries.histogram(it, "adversarial/rewards", reward)
-        self.progress.timed("g_step", seconds)
-        self.progress.advance()
-        self.progress.log("adversarial", f"iteration {it + 1}/{self.cfg.adversarial_iterations} generator_loss "
-                                         f"{stats['generator_loss']:.4f} mean reward {stats['mean_reward']:.4f} "
-                                         f"({seconds:.1f}s)")
-
-    # ------------------------------------------------------------------ schedule
     def _units(self, position, count):
         """Yields the unfinished unit indices of the current block/iteration and
         records each as done; stops early when a stop was requested."""

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from leakgan_tf import goals, switches
 from leakgan_tf.models.leaked import PlainPrefixFeatures
-from leakgan_tf.models.sampling import draw_tokens, fold_in
+from leakgan_tf.models.sampling import draw_tokens, fold_in, seeded_chunks
 
 if TYPE_CHECKING:
     from leakgan_tf.models import Discriminator, Manager, Worker
@@ -263,16 +263,8 @@ class Generator:
         (seed, β, chunk) gives the same rows wherever this runs (the SavedModel's
         `generate`, `leakgan_tf.sample`: TensorFlow's sampling ops, which a SavedModel
         can hold, not the native op). num and seed may be tensors."""
-        seed = tf.cast(seed, tf.int64)
-        count = (tf.cast(num, tf.int32) + chunk - 1) // chunk
-        rows = tf.TensorArray(tf.int32, size=count, element_shape=[chunk, self.seq_len])
-
-        def body(i, rows):
-            return i + 1, rows.write(i, self.sample(chunk, betas, tf.stack([seed, tf.cast(i, tf.int64)]),
-                                                    portable=True))
-
-        _, rows = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), rows))
-        return tf.reshape(rows.stack(), [-1, self.seq_len])[:num]
+        return seeded_chunks(lambda rows, s: self.sample(rows, betas, s, portable=True), num, seed, chunk,
+                             self.seq_len)
 
     # ---------------------------------------------------------------- rollouts
     def rollout_state(self, tokens, tf_out, length, repeats):

@@ -41,3 +41,15 @@ class LSTMWeights(keras.layers.Layer):
     def zero_state(self, batch_size: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         z = tf.zeros([batch_size, self.hidden_dim])
         return z, z
+
+    def teacher_forced(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The LSTM from the zero state over inputs x [B, T, I], unrolled (T is static):
+        (h [B, T, H], c [B, T, H]), state t after consuming input t."""
+        proj = self.project(x)
+        state = self.zero_state(tf.shape(x)[0])
+        hs, cs = [], []
+        for t in range(x.shape[1]):
+            state = self.step(proj[:, t], state)
+            hs.append(state[0])
+            cs.append(state[1])
+        return tf.stack(hs, 1), tf.stack(cs, 1)

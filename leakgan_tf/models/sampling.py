@@ -126,3 +126,19 @@ def draw_tokens(logits: tf.Tensor, scale: tf.Tensor | float, seed: tf.Tensor, po
     if op is None:
         return inverse_cdf(logits, scale, u)
     return op(tf.convert_to_tensor(logits, tf.float32), tf.cast(scale, tf.float32), u)
+
+
+def seeded_chunks(draw, num: tf.Tensor | int, seed: tf.Tensor | int, chunk: int, seq_len: int) -> tf.Tensor:
+    """num sequences int32 [num, seq_len] from one integer seed: chunk i is
+    draw(chunk, seed (seed, i)) → int32 [chunk, seq_len], so the first rows do not
+    depend on num (the SavedModel's `generate` and `leakgan_tf.sample` draw this way).
+    num and seed may be tensors."""
+    seed = tf.cast(seed, tf.int64)
+    count = (tf.cast(num, tf.int32) + chunk - 1) // chunk
+    rows = tf.TensorArray(tf.int32, size=count, element_shape=[chunk, seq_len])
+
+    def body(i, rows):
+        return i + 1, rows.write(i, draw(chunk, tf.stack([seed, tf.cast(i, tf.int64)])))
+
+    _, rows = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), rows))
+    return tf.reshape(rows.stack(), [-1, seq_len])[:num]

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from leakgan_tf.models import initializers as init
 from leakgan_tf.models.lstm import LSTMWeights
-from leakgan_tf.models.sampling import draw_tokens, fold_in
+from leakgan_tf.models.sampling import draw_tokens, fold_in, seeded_chunks
 
 LOG_PROB_FLOOR = -46.051702  # log(1e-20): the original clips probabilities at 1e-20
 
@@ -61,14 +61,7 @@ class SeqGANGenerator(keras.Model):
         (h [B, T, H], c [B, T, H]); state t has consumed the input of token t."""
         batch = tf.shape(tokens)[0]
         inputs = tf.concat([tf.fill([batch, 1], self.start_token), tokens[:, :-1]], axis=1)
-        proj = self.lstm.project(self.embed(inputs))
-        state = self.lstm.zero_state(batch)
-        hs, cs = [], []
-        for t in range(tokens.shape[1]):
-            state = self.lstm.step(proj[:, t], state)
-            hs.append(state[0])
-            cs.append(state[1])
-        return tf.stack(hs, 1), tf.stack(cs, 1)
+        return self.lstm.teacher_forced(self.embed(inputs))
 
     def teacher_forced(self, tokens: tf.Tensor, beta: float | tf.Tensor | None = None) -> TeacherForced:
         """tokens int [B, T] -> TeacherForced; beta: log_probs of softmax(β·logits)
@@ -119,16 +112,8 @@ class SeqGANGenerator(keras.Model):
         """num sequences int32 [num, T] from one integer seed: chunk i of `chunk` rows
         is drawn with the stateless seed (seed, i) in TensorFlow's ops, as the export's
         generate and `leakgan_tf.sample` draw them. num and seed may be tensors."""
-        seed = tf.cast(seed, tf.int64)
-        count = (tf.cast(num, tf.int32) + chunk - 1) // chunk
-        rows = tf.TensorArray(tf.int32, size=count, element_shape=[chunk, self.seq_len])
-
-        def body(i, rows):
-            return i + 1, rows.write(i, self.sample(chunk, betas, tf.stack([seed, tf.cast(i, tf.int64)]),
-                                                    portable=True))
-
-        _, rows = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), rows))
-        return tf.reshape(rows.stack(), [-1, self.seq_len])[:num]
+        return seeded_chunks(lambda rows, s: self.sample(rows, betas, s, portable=True), num, seed, chunk,
+                             self.seq_len)
 
     # ---------------------------------------------------------------- rollouts
     def rollout(self, tokens: tf.Tensor, states: tuple[tf.Tensor, tf.Tensor], rollout_num: int, seed: tf.Tensor,

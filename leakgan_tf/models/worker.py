@@ -73,11 +73,4 @@ class Worker(keras.Model):
         """
         batch = tf.shape(tokens)[0]
         inputs = tf.concat([tf.fill([batch, 1], self.start_token), tokens[:, :-1]], axis=1)
-        proj = self.lstm.project(self.embed(inputs))
-        state = self.lstm.zero_state(batch)
-        hs, cs = [], []
-        for t in range(tokens.shape[1]):
-            state = self.lstm.step(proj[:, t], state)
-            hs.append(state[0])
-            cs.append(state[1])
-        return tf.stack(hs, 1), tf.stack(cs, 1)
+        return self.lstm.teacher_forced(self.embed(inputs))
