@@ -8,7 +8,7 @@ import tensorflow as tf
 from leakgan_tf.config import make_config
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models import Discriminator
-from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
+from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures, TableState
 from tests import helpers
 from tests.helpers import op_types, tiny_config
 
@@ -87,7 +87,7 @@ def test_native_state_ops_are_bit_identical_to_tensorflow_ops(preset):
         table = lambda start=start: inc.with_table(inc.start(x, start), 5, 10 ** 6)  # noqa: E731
         states = {"tf": inc.start(x, start), "native": inc.start(x, start), "tf+table": table(),
                   "native+table": table()}
-        assert inc._is_table(states["native+table"][0])
+        assert isinstance(states["native+table"], TableState)
         for t in range(start, cfg.seq_len):
             features = {k: inc.feature(s, tf.constant(t), use_native=k.startswith("native")).numpy()
                         for k, s in states.items()}
@@ -107,11 +107,11 @@ def test_the_table_is_used_only_when_it_pays_and_fits():
     inc = IncrementalPrefixFeatures(d)
     state = inc.start(tf.zeros([4, cfg.seq_len], tf.int32), 0)
     rows = cfg.vocab_size + 1
-    assert not inc._is_table(inc.with_table(state, 4, rows // 4 - 1)[0])
-    assert inc._is_table(inc.with_table(state, 4, rows // 4 + 1)[0])
-    assert not inc._is_table(inc.with_table(state, None, 10 ** 6)[0])
+    assert not isinstance(inc.with_table(state, 4, rows // 4 - 1), TableState)
+    assert isinstance(inc.with_table(state, 4, rows // 4 + 1), TableState)
+    assert not isinstance(inc.with_table(state, None, 10 ** 6), TableState)
     inc.TABLE_BYTES = 16
-    assert not inc._is_table(inc.with_table(state, 4, 10 ** 6)[0])
+    assert not isinstance(inc.with_table(state, 4, 10 ** 6), TableState)
 
 
 @needs_compiler

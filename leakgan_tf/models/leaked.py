@@ -28,10 +28,17 @@ each prefix as usual.
 """
 from __future__ import annotations
 
+import collections
+
 import tensorflow as tf
 
 from leakgan_tf.kernels import native
 from leakgan_tf.models.discriminator import PAD_ID
+
+# IncrementalPrefixFeatures' free-running state; `terms` [E_d, Σ h·n] is the packed kernel
+# (KernelState) or every token's terms [V + 1, Σ h·n] (TableState, see with_table)
+KernelState = collections.namedtuple("KernelState", ["terms", "suffix", "done", "opened"])
+TableState = collections.namedtuple("TableState", ["terms", "suffix", "done", "opened"])
 
 
 def pad_after(tokens: tf.Tensor, length: int | tf.Tensor) -> tf.Tensor:
@@ -165,7 +172,8 @@ class IncrementalPrefixFeatures:
         return tf.reshape(flat, [-1, self.seq_len + 1, self.disc.feature_dim])
 
     # ------------------------------------------------------------ free running
-    # State: (packed kernel, pad suffix sums S, per filter `done` [N, n] = max of
+    # State (KernelState; a TableState once with_table made it): (packed kernel, pad
+    # suffix sums S, per filter `done` [N, n] = max of
     # A_p + b over the windows already complete, and `open` [N, h−1, n] = the
     # partial sums A_p[j+1] of the windows p = i−1−j still straddling the end of
     # the prefix of length i, newest first). A step touches O(h·n) values per
@@ -181,7 +189,7 @@ class IncrementalPrefixFeatures:
             for h, n in zip(self.widths, self.disc.num_filters):
                 done.append(tf.fill([batch, n], -float("inf")))
                 opened.append(tf.zeros([batch, h - 1, n]))
-            return kernel, suffix, done, opened
+            return KernelState(kernel, suffix, done, opened)
         contrib = tf.tensordot(self.disc.embed(tokens), kernel, axes=1)
         for c, h, n, b in zip(self._per_filter(contrib, [batch, self.seq_len]), self.widths, self.disc.num_filters,
                               self.disc.conv_biases):
@@ -197,16 +205,13 @@ class IncrementalPrefixFeatures:
             slots = [sums[:, length - 1 - j, j + 1] if 0 <= length - 1 - j < w else tf.zeros([batch, n])
                      for j in range(h - 1)]
             opened.append(tf.stack(slots, axis=1) if slots else tf.zeros([batch, 0, n]))
-        return kernel, suffix, done, opened
+        return KernelState(kernel, suffix, done, opened)
 
-    # The state's first entry is the packed kernel [E_d, Σ h·n], or, once
-    # with_table made it, every token's terms [V + 1, Σ h·n] (E_d = V + 1 never
-    # gets a table, so the shapes tell them apart): a step then reads its tokens'
-    # rows instead of multiplying [N, E_d] by the kernel.
+    # A KernelState holds the packed kernel [E_d, Σ h·n]; a TableState (with_table)
+    # every token's terms [V + 1, Σ h·n] instead: a step then reads its tokens'
+    # rows instead of multiplying [N, E_d] by the kernel. tf.while_loop keeps the
+    # state's type, so the type says which one a step holds.
     TABLE_BYTES = 512 * 2 ** 20
-
-    def _is_table(self, terms):
-        return terms.shape[0] != self.disc.emb_dim
 
     def token_table(self):
         """Every token's terms [V + 1, Σ h·n] (row 0: the padding id −1)."""
@@ -217,13 +222,11 @@ class IncrementalPrefixFeatures:
         when `steps` appends of `rows` (static) rows would multiply more rows than
         it has and it fits TABLE_BYTES; else state. Equal up to the rounding of
         the matmul (bit-identical on the CPUs measured here)."""
-        kernel = state[0]
         table_rows = self.disc.embedding.shape[0]
-        size = table_rows * kernel.shape[1] * 4
-        if (self._is_table(kernel) or rows is None or table_rows == self.disc.emb_dim or rows * steps < table_rows
-                or size > self.TABLE_BYTES):
+        size = table_rows * state.terms.shape[1] * 4
+        if isinstance(state, TableState) or rows is None or rows * steps < table_rows or size > self.TABLE_BYTES:
             return state
-        return (self.token_table() if table is None else table, *state[1:])
+        return TableState(self.token_table() if table is None else table, *state[1:])
 
     def feature(self, state, length, use_native=True):
         """Feature of the prefix of `length` (an int or int32 scalar tensor) tokens: [N, D_f].
@@ -248,22 +251,21 @@ class IncrementalPrefixFeatures:
     def repeat(self, state, repeats):
         """The state of N sequences repeated `repeats` times (rows r·N + n); the
         weights in it are shared."""
-        kernel, suffix, done, opened = state
-        return (kernel, suffix, [tf.tile(d, [repeats, 1]) for d in done],
-                [tf.tile(o, [repeats, 1, 1]) for o in opened])
+        return state._replace(done=[tf.tile(d, [repeats, 1]) for d in state.done],
+                              opened=[tf.tile(o, [repeats, 1, 1]) for o in state.opened])
 
     def append(self, state, position, token, use_native=True):
         """Adds token [N] at `position` (an int or int32 scalar tensor): window
         p = position − j gets its term C_position[j], j < h; the window that
         this completes (j = h − 1) joins the running max. use_native: as feature."""
         terms, suffix, done, opened = state
-        table = self._is_table(terms)
+        table = isinstance(state, TableState)
         contrib = terms if table else tf.matmul(self.disc.embed(token), terms)       # [V + 1 or N, Σ h·n]
         ops = native.prefix_ops() if use_native else None
         if ops is not None:  # a CPU op: int32 rows of contrib (the embedding rows, or each row's own)
             rows = token - PAD_ID if table else tf.range(tf.shape(token)[0])
             new_done, new_open = ops[0](tf.cast(position, tf.int32), contrib, rows, done, opened, self._biases())
-            return terms, suffix, list(new_done), list(new_open)
+            return state._replace(done=list(new_done), opened=list(new_open))
         if table:  # int64 index arithmetic (GPU kernels for int32 keep their tensors in host memory)
             contrib = tf.gather(terms, tf.cast(token, tf.int64) - PAD_ID)
         new_done, new_open = [], []
@@ -273,4 +275,4 @@ class IncrementalPrefixFeatures:
             best = tf.where(position >= h - 1, tf.maximum(best, last + b), best)
             new_done.append(best)
             new_open.append(tf.concat([c[:, :1], win[:, :h - 2] + c[:, 1:h - 1]], axis=1) if h > 1 else win)
-        return terms, suffix, new_done, new_open
+        return state._replace(done=new_done, opened=new_open)
