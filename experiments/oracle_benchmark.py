@@ -32,7 +32,9 @@ resumes whatever was interrupted):
 
 Every score uses the same protocol (--extended_eval): NLL-oracle at the run's
 β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on held-out oracle samples,
-distinct-4 at both β, each over --generated_num samples rounded down to a multiple
+distinct-4 at both β, and at both β the oracle divergences of Montahaei et al. (2019)
+(Jeffreys, Bhattacharyya, NLL-oracle + NLL-test at that β: leakgan_tf.divergences;
+also in every β sweep row), each over --generated_num samples rounded down to a multiple
 of the batch (9,984 in the full protocol, as the original's 10,000). A branch keeps
 its pretraining run's MLE set and test set (their first --generated_num rows), and
 the MLE rows are scored with the same sample count as the branches. Each seed
@@ -64,6 +66,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from leakgan_tf import run_dir  # noqa: E402  (TensorFlow-free at import)
 from leakgan_tf.config import Config  # noqa: E402  (TensorFlow-free)
+from leakgan_tf.divergences import KEYS as DIVERGENCES  # noqa: E402  (numpy only)
 from leakgan_tf.sweep import DEFAULT_BETAS  # noqa: E402  (TensorFlow-free)
 
 FLAGFILES = {20: "experiments/synthetic_len20.cfg", 40: "experiments/synthetic_len40.cfg"}
@@ -102,7 +105,8 @@ REFERENCE = {
              ground_truth="4.184 (the README's random oracle; ours is seed 40: 4.195)"),
 }
 DEFAULT_SEED = Config.seed  # 88, the original's SEED
-METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll")
+METRICS = ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4", "distinct4_beta1", "ground_truth_nll",
+           *DIVERGENCES, *(f"{key}_beta1" for key in DIVERGENCES))
 MARK_BEGIN, MARK_END = "<!-- oracle-benchmark:begin -->", "<!-- oracle-benchmark:end -->"
 
 
@@ -165,7 +169,8 @@ def run_main(logdir, length, flags, log):
 def evaluate(logdir, out, generated_num, betas=()):
     """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
     (and a β sweep when betas are given), cached in out: kept while it names that
-    checkpoint, that sample count and those β."""
+    checkpoint, that sample count and those β, and has the divergences (a score of an
+    older protocol is redone)."""
     logdir = pathlib.Path(logdir)
     latest = run_dir.latest_checkpoint(logdir)
     if not latest or not (logdir / run_dir.CONFIG).exists():
@@ -174,7 +179,7 @@ def evaluate(logdir, out, generated_num, betas=()):
     cached = read_json(out) or {}
     swept = [r["beta"] for r in cached.get("sweep", [])]
     if cached.get("checkpoint") == latest and cached.get("num_samples") == num_samples(generated_num, logdir) \
-            and swept == [float(b) for b in betas]:
+            and swept == [float(b) for b in betas] and all(key in cached for key in DIVERGENCES):
         return cached
     # In this process (one TensorFlow start-up for all scores), as `python -m leakgan_tf.evaluate
     # --logdir=LOGDIR --generated_num=N [--betas=...] --out=OUT` would.
@@ -504,6 +509,7 @@ def length_section(rep):
         lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
                      f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
                      f"{fmt(final.get('distinct4_beta1'))} | {ref} | {hours(busy)} |")
+    lines += divergence_lines(rep)
     logs = repo_logs(rep["reference"])
     for name in adversarial_runs(res):
         rows = res[name]["adversarial"]
@@ -540,12 +546,35 @@ def length_section(rep):
     if swept:
         lines += ["", f"Quality–diversity over the inverse temperature β ({swept[0][1]['sweep_protocol']}); "
                       f"plot `experiments/results/oracle_{rep['length']}_sweep.png`:", "",
-                  "| run | β | NLL-oracle | NLL-test at β | distinct-4 |", "|---|---|---|---|---|"]
+                  "| run | β | NLL-oracle | NLL-test at β | distinct-4 | Jeffreys | Bhattacharyya | balanced NLL |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, r in swept:
             for row in r["sweep"]:
                 lines.append(f"| {label_of(name, r)} | {row['beta']:g} | {fmt(row.get('nll_oracle'))} | "
-                             f"{fmt(row['nll_test'])} | {fmt(row['distinct4'])} |")
+                             f"{fmt(row['nll_test'])} | {fmt(row['distinct4'])} | {fmt(row.get('jeffreys'))} | "
+                             f"{fmt(row.get('bhattacharyya'))} | {fmt(row.get('nll_balanced'))} |")
     lines.append("")
+    return lines
+
+
+def divergence_lines(rep):
+    """The oracle divergences of every run's final scores at β_eval and β = 1 (reports
+    written before they existed: none)."""
+    res, beta = rep["results"], rep["protocol"].get("eval_beta") or 1.5
+    names = [n for n in ["mle", "mle_continued"] + adversarial_runs(res)
+             if any(k in (res.get(n, {}).get("final") or {}) for k in DIVERGENCES)]
+    if not names:
+        return []
+    lines = ["", f"Oracle divergences of the same scores (Montahaei et al. 2019, leakgan_tf.divergences): Jeffreys "
+                 f"KL(P‖Q) + KL(Q‖P) and Bhattacharyya −log Σ√(PQ) between the oracle P and the model Q at β, nats "
+                 f"per sequence of {rep['length']} tokens; balanced NLL = NLL-oracle + NLL-test of Q at β, per token "
+                 f"(lower is better for all three):", "",
+             f"| method | Jeffreys β={beta:g} | Bhattacharyya β={beta:g} | balanced NLL β={beta:g} | Jeffreys β=1.0 | "
+             f"Bhattacharyya β=1.0 | balanced NLL β=1.0 |", "|---|---|---|---|---|---|---|"]
+    for name in names:
+        final = res[name]["final"]
+        lines.append(f"| {label_of(name, res[name])} | "
+                     + " | ".join(fmt(final.get(k + suffix)) for suffix in ("", "_beta1") for k in DIVERGENCES) + " |")
     return lines
 
 

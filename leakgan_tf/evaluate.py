@@ -5,13 +5,17 @@
 
 Oracle runs: NLL-oracle of samples at the run's eval_beta (1.5 in the
 original) and at β = 1, NLL-test on held-out oracle samples, distinct-4 at
-both β, and the oracle's own NLL. Text runs: NLL-test, BLEU-2..5 and
+both β, the oracle's own NLL, and at both β the divergences between the
+oracle and the model of Montahaei et al. (2019): jeffreys, bhattacharyya
+(nats per sequence) and nll_balanced (NLL-oracle + NLL-test at that β, per
+token; leakgan_tf.divergences); keys ending in _beta1 are at β = 1. Text runs: NLL-test, BLEU-2..5 and
 Self-BLEU-2..5 (TextSource.protocol), and BLEU-2..5 under the paper's
 protocol (2,000 hypotheses, no smoothing; metrics.PROTOCOLS). Prints one JSON object (also written
 atomically to --out): the scores, the checkpoint and its schedule position.
 --betas adds a quality–diversity sweep (leakgan_tf.sweep): for each inverse
 temperature, the samples' NLL-oracle (text: BLEU-4), NLL-test of the model at
-that β and distinct-4, under "sweep"; --plot draws it. Scoring leaves the run
+that β and distinct-4 (oracle runs: and the divergences at that β), under
+"sweep"; --plot draws it. Scoring leaves the run
 folder as it was (leakgan_tf.evaluation).
 """
 from __future__ import annotations

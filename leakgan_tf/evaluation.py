@@ -3,8 +3,10 @@ part of `python -m leakgan_tf.evaluate`, also used by the oracle benchmark.
 
 Oracle runs: NLL-oracle of samples at the run's eval_beta and at β = 1,
 NLL-test on held-out oracle samples, distinct-4 at both β, the oracle's own
-NLL. Text runs: NLL-test, BLEU-2..5 and Self-BLEU-2..5 (Texygen protocol) and
-BLEU-2..5 under the paper's protocol. betas adds a quality–diversity sweep.
+NLL, and the oracle divergences at both β (Jeffreys, Bhattacharyya, balanced
+NLL: leakgan_tf.divergences). Text runs: NLL-test, BLEU-2..5 and
+Self-BLEU-2..5 (Texygen protocol) and BLEU-2..5 under the paper's protocol.
+betas adds a quality–diversity sweep.
 
 Scoring writes nothing to the run folder: the source reads a temporary copy of
 the run's data files (held-out rows it has to draw go there, and are gone after).
@@ -128,7 +130,13 @@ def _scores(gan, cfg: Config, latest: str, position: dict[str, int], data_dir: p
         protocols["oracle"] = (f"{cfg.num_samples} samples (sampling seed {seed}) scored by the oracle: nll_oracle at "
                                f"β = {cfg.eval_beta}, nll_oracle_beta1 at β = 1, distinct4 of each; nll_test: the "
                                f"model's NLL of {cfg.num_samples} held-out oracle rows (test_data.txt); "
-                               f"ground_truth_nll: the oracle's NLL of its own samples")
+                               f"ground_truth_nll: the oracle's NLL of its own samples; jeffreys (KL(P‖Q) + "
+                               f"KL(Q‖P)) and bhattacharyya (−log Σ √(PQ)), nats per sequence of {cfg.seq_len} "
+                               f"tokens, Montahaei et al. (2019)'s estimators from the log-probabilities of the oracle "
+                               f"P and of the model Q at β = {cfg.eval_beta} on the β samples and the held-out rows, "
+                               f"and nll_balanced, per token, the sum of NLL-oracle and NLL-test at that β; "
+                               f"jeffreys_beta1, bhattacharyya_beta1, nll_balanced_beta1: the same at β = 1 "
+                               f"(leakgan_tf.divergences)")
     else:
         from leakgan_tf import metrics
         protocols["texygen"] = source.protocol()
@@ -144,7 +152,8 @@ def _scores(gan, cfg: Config, latest: str, position: dict[str, int], data_dir: p
         from leakgan_tf import sweep
         result["sweep"] = sweep.temperature_sweep(gan, source, betas, cfg.num_samples, seed)
         result["sweep_protocol"] = (f"{cfg.num_samples} samples per β (sampling seed {seed}); NLL-test at β on "
-                                    f"{cfg.num_samples} held-out rows" if cfg.dataset == "oracle" else
+                                    f"{cfg.num_samples} held-out rows; jeffreys, bhattacharyya, nll_balanced of the "
+                                    f"model at β as in the oracle protocol" if cfg.dataset == "oracle" else
                                     f"{cfg.num_samples} samples per β (sampling seed {seed}); BLEU-4: "
                                     f"{source.protocol()}; NLL-test at β on the test split")
         result["seconds"] = round(time.time() - t0, 1)

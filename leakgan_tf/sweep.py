@@ -11,6 +11,10 @@ et al., 2020, "Language GANs falling short"). For each β:
              real data (oracle test set / text test split), so a model that
              covers the data less well at β scores higher
   distinct4  distinct 4-grams of the samples
+  jeffreys, bhattacharyya, nll_balanced
+             (oracle runs) the divergences between the oracle and the model
+             at β, from the samples and the held-out rows
+             (OracleSource.divergences, leakgan_tf.divergences)
 
 Each β uses the same sampling seed, so the curves differ only by β.
 """
@@ -31,7 +35,8 @@ DEFAULT_BETAS = (0.8, 1.0, 1.2, 1.5, 2.0)
 
 def temperature_sweep(gan: LeakGAN, source: Source, betas: Sequence[float], num_samples: int,
                       seed: int = 0) -> list[dict[str, float]]:
-    """[{beta, nll_oracle | bleu4, nll_test, distinct4}] for each β, in order.
+    """[{beta, nll_oracle | bleu4, nll_test, distinct4[, jeffreys, bhattacharyya,
+    nll_balanced]}] for each β, in order (the divergences on oracle runs).
 
     gan: a LeakGAN; source: sources.OracleSource or TextSource of its run;
     num_samples: samples (and held-out rows, oracle) per β.
@@ -46,10 +51,13 @@ def temperature_sweep(gan: LeakGAN, source: Source, betas: Sequence[float], num_
         samples = gan.generate(num_samples, float(beta))
         row = dict(beta=float(beta))
         if oracle is not None:
-            row["nll_oracle"] = float(oracle.nll(samples))
+            log_p = oracle.log_probs(samples)  # one oracle pass for NLL-oracle and the divergences
+            row["nll_oracle"] = float(oracle.nll_from_log_probs(log_p, samples.shape[1]))
         else:
             row["bleu4"] = float(scorer.mean_bleus([source.words(r) for r in samples], [4])[4])
         row.update(nll_test=float(gan.nll(held_out, beta)), distinct4=metrics.distinct_n(samples.tolist(), 4))
+        if oracle is not None:
+            row.update(source.divergences(gan, [(samples, float(beta), "", log_p)]))
         rows.append(row)
     return rows
 

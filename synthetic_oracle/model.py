@@ -164,9 +164,10 @@ class OracleLSTM(keras.Model):
                   for k in range(-(-num // batch))]
         return np.concatenate(chunks)[:num]
 
-    def nll(self, tokens, batch_size=NLL_BATCH):
-        """Mean per-token negative log-likelihood (nats) of int tokens [N, T],
-        teacher forced, no clipping: the original's NLL-oracle (spec §8)."""
+    def log_probs(self, tokens, batch_size=NLL_BATCH):
+        """Per-sequence log-probabilities Σ_t log p(x_t | x_<t) (nats, float64 [N]) of
+        int tokens [N, T], teacher forced, no clipping; computed in float32 in batches of
+        batch_size rows (the tail padded), as nll."""
         tokens = np.asarray(tokens)
         if tokens.ndim != 2 or tokens.size == 0 or not np.issubdtype(tokens.dtype, np.integer):
             raise OracleError(f"NLL needs a non-empty integer array [N, T], got {tokens.dtype} {tokens.shape}")
@@ -178,14 +179,32 @@ class OracleLSTM(keras.Model):
         tokens = tokens.astype(np.int32)
         n = len(tokens)
         batch = min(int(batch_size), n)
-        total = 0.0
+        sums = []
         for start in range(0, n, batch):
             chunk = tokens[start:start + batch]
             rows = len(chunk)
             if rows < batch:  # pad the tail so that one trace serves every batch
                 chunk = np.concatenate([chunk, np.zeros((batch - rows, chunk.shape[1]), np.int32)])
-            total += float(np.sum(self._nll_sums(tf.constant(chunk)).numpy()[:rows], dtype=np.float64))
-        return total / tokens.size
+            sums.append(self._nll_sums(tf.constant(chunk)).numpy()[:rows])
+        return -np.concatenate(sums).astype(np.float64)
+
+    def nll(self, tokens, batch_size=NLL_BATCH):
+        """Mean per-token negative log-likelihood (nats) of int tokens [N, T],
+        teacher forced, no clipping: the original's NLL-oracle (spec §8)."""
+        tokens = np.asarray(tokens)
+        return self.nll_from_log_probs(self.log_probs(tokens, batch_size), tokens.shape[1], batch_size)
+
+    @staticmethod
+    def nll_from_log_probs(log_probs, length, batch_size=NLL_BATCH):
+        """nll of the rows whose log_probs [N] these are (sequences of `length` tokens),
+        summed batch by batch as nll sums them: nll(x) == nll_from_log_probs(log_probs(x),
+        T), to the last bit, so one oracle pass serves both."""
+        log_probs = np.asarray(log_probs, np.float64)
+        batch = min(int(batch_size), len(log_probs))
+        total = 0.0
+        for start in range(0, len(log_probs), batch):
+            total -= float(np.sum(log_probs[start:start + batch]))
+        return total / (len(log_probs) * int(length))
 
     def ground_truth_nll(self, num, length, seed, batch_size=GENERATE_BATCH):
         """NLL of num fresh samples: the oracle's entropy rate ("Groud-Truth")."""

@@ -111,6 +111,28 @@ def test_logits_and_nll_match_numpy(tmp_path, tiny, tiny_params):
     assert abs(tiny.nll(tokens) - (-logp.mean())) < 1e-4
 
 
+def test_log_probs_match_numpy_and_nll_is_the_batch_sums_it_always_was(tiny, tiny_params):
+    """log_probs: each row's Σ_t log p of the numpy oracle; nll, now computed from them,
+    equals to the last bit the sum of _nll_sums batch by batch (the NLL-oracle before
+    log_probs existed), so scores of earlier runs stay comparable."""
+    tokens = np.random.default_rng(1).integers(0, V, (37, 9)).astype(np.int32)
+    lp = tiny.log_probs(tokens, batch_size=8)
+    assert lp.shape == (37,) and lp.dtype == np.float64
+    np.testing.assert_allclose(lp, np_logprobs(tiny_params, tokens)[0].sum(1), rtol=1e-5)
+    np.testing.assert_allclose(lp, tiny.log_probs(tokens, batch_size=500), rtol=1e-6)  # one batch or five
+    for batch in (8, 500):
+        total = 0.0
+        for start in range(0, 37, batch):
+            chunk = tokens[start:start + batch]
+            rows = len(chunk)
+            chunk = np.concatenate([chunk, np.zeros((min(batch, 37) - rows, 9), np.int32)])
+            total += float(np.sum(tiny._nll_sums(tf.constant(chunk)).numpy()[:rows], dtype=np.float64))
+        assert tiny.nll(tokens, batch_size=batch) == total / tokens.size
+        assert OracleLSTM.nll_from_log_probs(tiny.log_probs(tokens, batch), 9, batch) == total / tokens.size
+    with pytest.raises(OracleError, match="outside the oracle vocabulary"):
+        tiny.log_probs(np.array([[0, 1], [11, 2]]))
+
+
 @pytest.mark.parametrize("vocab, length", [(4, 3), (7, 2)])   # block 2 (no padding); block 3 (padded to 9)
 def test_samples_follow_the_oracle_distribution(vocab, length):
     """All V^T sequences enumerated: sample frequencies and the ground-truth

@@ -37,6 +37,12 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert set(res) == {"mle", "mle_continued", "code", "code_seed5", "paper"}
     for key in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4"):
         assert res["mle"]["final"][key] > 0, key
+    # the oracle divergences: in evaluate's scores, in the training runs' events, in every sweep row
+    divergences = [key + suffix for suffix in ("", "_beta1") for key in ("jeffreys", "bhattacharyya", "nll_balanced")]
+    for key in divergences:
+        assert res["mle"]["final"][key] > 0 and res["code"]["adversarial"][-1][key] > 0, key
+    assert all(row["jeffreys"] > 0 and row["nll_balanced"] > 0 for name in ("mle", "code")
+               for row in res[name]["sweep"])
     for name in ("code", "paper"):
         assert [r["step"] for r in res[name]["adversarial"]] == [0, 1]
         assert res[name]["final"]["nll_test"] > 0
@@ -65,6 +71,7 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert "kept text" in docs and "SHORTENED PROTOCOL" in docs and "LeakGAN, paper variant" in docs
     assert "Seed spread (NLL-oracle β=1.5, seeds 88 and 5, iterations 0–1)" in docs
     assert "| 2 of 2 |" in docs and "+2 MLE epochs" in docs and "Quality–diversity" in docs
+    assert "Oracle divergences of the same scores" in docs and "| Jeffreys β=1.5 |" in docs
     # --report_only collects the same tables from disk without running or scoring anything.
     only = bench(tmp_path, "--shared_pretraining", "--report_only")
     assert only.returncode == 0 and "$ " not in only.stdout, only.stdout[-2000:] + only.stderr[-2000:]
@@ -109,6 +116,18 @@ def test_report_sets_the_code_variant_beside_both_length20_repo_logs():
     assert "| 0 | 8.200 | – | – | – | 9.294 | 9.036 | 9.036–9.294 | no |" in text40
     assert "| 5 | 8.000 | – | – | – | 8.891 | 8.721 | 8.721–8.891 | no |" in text40
     assert "| repo log | repo experiment-log40.txt |" in text40
+
+
+def test_divergence_table_shows_both_betas_and_only_runs_that_have_them():
+    ob = report_module()
+    final = dict(step=1, nll_oracle=7.5, jeffreys=41.25, bhattacharyya=3.5, nll_balanced=15.125, jeffreys_beta1=20.5,
+                 bhattacharyya_beta1=2.25, nll_balanced_beta1=14.0)
+    results = {"code": {"final": final, "seed": 88, "target_iterations": 2, "adversarial": [final]},
+               "mle": {"final": {"nll_oracle": 9.0}}}  # scored before the divergences existed
+    text = ob.markdown([short_report(ob, 20, results)])
+    assert "| LeakGAN, code variant, seed 88 | 41.250 | 3.500 | 15.125 | 20.500 | 2.250 | 14.000 |" in text
+    assert text.count("| MLE (end of pretraining) |") == 1  # in the main table, not among the divergences
+    assert "Oracle divergences" not in ob.markdown([short_report(ob, 20, {"mle": results["mle"]})])
 
 
 def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):

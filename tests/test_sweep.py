@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from leakgan_tf import sources, sweep
+from leakgan_tf import divergences, run_dir, sources, sweep
 from leakgan_tf.leakgan import LeakGAN
+from leakgan_tf.summaries import read_scalars_csv
 from tests.helpers import tiny_config, tiny_flags
 from tests.test_cli import assert_one_line_error, cli
 
@@ -44,6 +45,10 @@ def test_sweep_rows_share_one_sampling_seed_and_score_the_test_set(tmp_path):
         assert r["nll_oracle"] == pytest.approx(source.oracle.nll(samples), abs=1e-6)
         assert r["nll_test"] == pytest.approx(gan.nll(source.test_set(), r["beta"]), abs=1e-6)
         assert 0 < r["distinct4"] <= 1
+        assert {k: r[k] for k in divergences.KEYS} == pytest.approx(
+            source.divergences(gan, [(samples, r["beta"], "", None)]), rel=1e-9)
+        # the balanced NLL is the row's NLL-oracle + NLL-test at β (float32 NLL-test: up to rounding)
+        assert r["nll_balanced"] == pytest.approx(r["nll_oracle"] + r["nll_test"], rel=1e-5)
     assert rows[0]["nll_test"] != rows[2]["nll_test"]
     png = sweep.plot_sweeps({"tiny": rows}, tmp_path / "sweep.png")
     if png is not None:
@@ -66,8 +71,16 @@ def test_evaluate_betas_writes_the_sweep_and_its_plot(tmp_path):
     assert "samples per β" in scores["sweep_protocol"]
     # every score of an oracle run is named in its protocol line
     protocol = scores["protocols"]["oracle"]
+    keys = [key + suffix for suffix in ("", "_beta1") for key in divergences.KEYS]
     assert all(name in protocol for name in ("nll_oracle", "nll_oracle_beta1", "nll_test", "distinct4",
-                                             "ground_truth_nll", str(scores["num_samples"])))
+                                             "ground_truth_nll", str(scores["num_samples"]), *keys))
+    assert all(scores[key] > 0 for key in keys) and "jeffreys" in scores["sweep"][0]
+    assert scores["nll_balanced_beta1"] == pytest.approx(scores["nll_oracle_beta1"] + scores["nll_test"], rel=1e-5)
+    # the run's own evaluations (--extended_eval) logged them to TensorBoard and scalars.csv
+    events = run_dir.scalars(tmp_path / "run", keep=lambda tag: tag.split("/")[-1] in keys)
+    logged = {tag for tag, _ in read_scalars_csv(tmp_path / "run" / "scalars.csv")}
+    for key in keys:
+        assert f"adversarial/{key}" in events and f"adversarial/{key}" in logged, key
     pytest.importorskip("matplotlib")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
