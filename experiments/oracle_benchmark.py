@@ -1,5 +1,5 @@
-"""The oracle benchmark: MLE, LeakGAN (code variant, two seeds) and LeakGAN (paper
-variant) on the length-20 oracle of the paper and the fixed length-40 oracle, under
+"""The oracle benchmark: MLE, LeakGAN (code variant, two seeds), LeakGAN (paper
+variant) and SeqGAN on the length-20 oracle of the paper and the fixed length-40 oracle, under
 one protocol, beside the paper's Table 1 and the repository's logs, with
 quality-diversity curves over the inverse temperature.
 
@@ -26,9 +26,14 @@ resumes whatever was interrupted):
                   pretrain_code and keeps its model shapes and its goal
                   normalisation)
   paper           --init_from pretrain_paper, --other_iterations iterations
+  seqgan          SeqGAN (--model=seqgan) from scratch with its official
+                  settings (experiments/seqgan_len20.cfg: 120 MLE epochs, 50 D
+                  rounds, --seqgan_iterations adversarial batches; length 20
+                  only), the first seed; scored at its β_eval = 1 and, through
+                  its sweep, at β = 1.5
   sweep_<run>     leakgan_tf.evaluate --betas on the final checkpoints of mle,
-                  mle_continued, code and paper: NLL-oracle against NLL-test
-                  at each β (leakgan_tf.sweep)
+                  mle_continued, code, paper and seqgan: NLL-oracle against
+                  NLL-test at each β (leakgan_tf.sweep)
 
 Every score uses the same protocol (--extended_eval): NLL-oracle at the run's
 β_eval = 1.5 (the paper's) and at β = 1.0, NLL-test on held-out oracle samples,
@@ -70,10 +75,12 @@ from leakgan_tf.divergences import KEYS as DIVERGENCES  # noqa: E402  (numpy onl
 from leakgan_tf.sweep import DEFAULT_BETAS  # noqa: E402  (TensorFlow-free)
 
 FLAGFILES = {20: "experiments/synthetic_len20.cfg", 40: "experiments/synthetic_len40.cfg"}
+# SeqGAN as its official code trains it (issue 34); its code has a length-20 setting only.
+SEQGAN_FLAGFILES = {20: "experiments/seqgan_len20.cfg"}
 # Paper Table 1 (NLL-oracle; LeakGAN at β = 1.5, baselines at β = 1.0) and the
 # repository's logs (spec §9.3, §10).
 REFERENCE = {
-    20: dict(paper=dict(mle=9.038, leakgan=7.038),
+    20: dict(paper=dict(mle=9.038, leakgan=7.038, seqgan=8.736),
              repo_log=dict(pretrain_end=8.347, adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162,
                                                              25: 6.931, 30: 6.879, 35: 6.758, 40: 6.895, 45: 6.711,
                                                              50: 6.842, 55: 6.899, 60: 6.940, 65: 7.041, 70: 7.020,
@@ -114,7 +121,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="folder for the runs (outside the repo; reruns resume)")
     p.add_argument("--lengths", default="20,40")
-    p.add_argument("--methods", default="mle,code,paper")
+    p.add_argument("--methods", default="mle,code,paper,seqgan",
+                   help="of mle, code, paper, seqgan (SeqGAN with its official settings, lengths with a SeqGAN "
+                        "flagfile: 20)")
+    p.add_argument("--seqgan_iterations", type=int, default=200,
+                   help="SeqGAN's adversarial batches (its code's TOTAL_BATCH; after its own 120 MLE epochs and 50 "
+                        "D rounds)")
     p.add_argument("--pretrain_blocks", type=int, default=10)
     p.add_argument("--adversarial_iterations", type=int, default=100,
                    help="iterations of the code variant for the first of --seeds")
@@ -153,9 +165,10 @@ def parse_args(argv=None):
     return args
 
 
-def run_main(logdir, length, flags, log):
-    """Runs (or resumes) one leakgan_tf.main job; returns its wall seconds."""
-    cmd = [sys.executable, "-m", "leakgan_tf.main", f"--flagfile={FLAGFILES[length]}", f"--logdir={logdir}",
+def run_main(logdir, length, flags, log, flagfile=None):
+    """Runs (or resumes) one leakgan_tf.main job (with FLAGFILES[length] unless `flagfile`);
+    returns its wall seconds."""
+    cmd = [sys.executable, "-m", "leakgan_tf.main", f"--flagfile={flagfile or FLAGFILES[length]}", f"--logdir={logdir}",
            "--extended_eval", *flags]
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
@@ -263,6 +276,11 @@ def run_length(args, length, out):
                                        f"--adversarial_iterations={iterations}", *common], sub / "code.log")
         if rank:
             continue  # further seeds: the code variant only (seed-to-seed spread)
+        if "seqgan" in methods and length in SEQGAN_FLAGFILES:
+            # SeqGAN trains from scratch with its own schedule; scored under the same protocol.
+            timing["seqgan"] = run_main(sub / "seqgan", length, [f"--adversarial_iterations={args.seqgan_iterations}",
+                                                                 *common], sub / "seqgan.log",
+                                        flagfile=SEQGAN_FLAGFILES[length])
         if "mle" in methods and args.mle_epochs:
             # The MLE row's continuation: the same generator, args.mle_epochs more MLE epochs (no D, no reward).
             evals = ",".join(str(e) for e in range(args.eval_every - 1, args.mle_epochs, args.eval_every))
@@ -301,7 +319,7 @@ def run_length(args, length, out):
     return report
 
 
-SWEPT = ("mle", "mle_continued", "code", "paper")
+SWEPT = ("mle", "mle_continued", "code", "paper", "seqgan")
 
 
 def tag(seed):
@@ -344,6 +362,7 @@ def collect(args, length, out):
                args.other_iterations) for s in seeds[1:]]
     paper_init = pretrained if args.shared_pretraining else str(main_sub / "pretrain_paper")
     names.append(("paper", main_sub / "paper", paper_init, args.other_iterations))
+    names.append(("seqgan", main_sub / "seqgan", str(main_sub / "seqgan"), args.seqgan_iterations))
     for name, logdir, init, target in names:
         if not (logdir / run_dir.CONFIG).exists():
             continue
@@ -352,6 +371,8 @@ def collect(args, length, out):
                    adversarial=trajectory(logdir, "adversarial"), pretraining=trajectory(init, "pretrain"),
                    busy_seconds=busy_seconds(logdir), pretrain_busy_seconds=busy_seconds(init),
                    samples_per_score=num_samples(cfg["generated_num"], logdir))
+        if name == "seqgan":  # one run: its busy seconds hold its pretraining
+            res.update(pretrain_busy_seconds=0, eval_beta=cfg.get("eval_beta"))
         if res["adversarial"]:
             res["final"] = res["adversarial"][-1]
         results[name] = res
@@ -440,9 +461,10 @@ def fmt(value, digits=3):
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def adversarial_runs(results):
-    """Names of the adversarial runs in a report, in table order."""
-    return [n for n in ["code"] + sorted(k for k in results if k.startswith("code_seed")) + ["paper"] if n in results]
+def adversarial_runs(results, leakgan_only=False):
+    """Names of the adversarial runs in a report, in table order (SeqGAN last, unless leakgan_only)."""
+    names = ["code"] + sorted(k for k in results if k.startswith("code_seed")) + ["paper"]
+    return [n for n in names + ([] if leakgan_only else ["seqgan"]) if n in results]
 
 
 def label_of(name, res):
@@ -450,6 +472,8 @@ def label_of(name, res):
         return "MLE (end of pretraining)"
     if name == "mle_continued":
         return "MLE + continued MLE epochs"
+    if name == "seqgan":
+        return "SeqGAN (its official settings)" + (f", seed {res['seed']}" if "seed" in res else "")
     seed = f", seed {res['seed']}" if "seed" in res else ""
     return f"LeakGAN, {'paper' if name == 'paper' else 'code'} variant{seed}"
 
@@ -488,7 +512,7 @@ def length_section(rep):
              f"shared pretraining: {p['shared_pretraining']}. Busy time: the seconds of a run's units (D rounds, "
              f"MLE epochs, G steps, evaluations) from its events, on this 2-core CPU, shared with other jobs.", "",
              "| method | iterations | NLL-oracle β=1.5 | NLL-oracle β=1.0 | NLL-test | distinct-4 β=1.5 | "
-             "distinct-4 β=1.0 | paper Table 1 (MLE at β=1.0, LeakGAN at β=1.5) | busy time |",
+             "distinct-4 β=1.0 | paper Table 1 (MLE, SeqGAN at β=1.0, LeakGAN at β=1.5) | busy time |",
              "|---|---|---|---|---|---|---|---|---|"]
     paper = rep["reference"]["paper"]
     for name in ["mle", "mle_continued"] + adversarial_runs(res):
@@ -505,13 +529,17 @@ def length_section(rep):
             busy = (res[name].get("busy_seconds") or 0) + (res[name].get("pretrain_busy_seconds") or 0)
         label = label_of(name, res[name]) + (" (code's goal normalisation, shared pretraining)"
                                              if name == "paper" and p["shared_pretraining"] else "")
-        ref = paper["mle"] if name.startswith("mle") else paper["leakgan"]
+        ref = paper["mle"] if name.startswith("mle") else paper.get("seqgan", "–") if name == "seqgan" \
+            else paper["leakgan"]
+        if name == "seqgan":  # scored at its β_eval = 1 (temperature 1); β = 1.5 from its sweep, if swept
+            hot = next((r for r in res[name].get("sweep") or [] if r["beta"] == 1.5), {})
+            final = dict(final, nll_oracle=hot.get("nll_oracle"), distinct4=hot.get("distinct4"))
         lines.append(f"| {label} | {its} | {fmt(final.get('nll_oracle'))} | {fmt(final.get('nll_oracle_beta1'))}"
                      f" | {fmt(final.get('nll_test'))} | {fmt(final.get('distinct4'))} | "
                      f"{fmt(final.get('distinct4_beta1'))} | {ref} | {hours(busy)} |")
     lines += divergence_lines(rep)
     logs = repo_logs(rep["reference"])
-    for name in adversarial_runs(res):
+    for name in adversarial_runs(res, leakgan_only=True):
         rows = res[name]["adversarial"]
         if not rows:
             continue
@@ -528,6 +556,15 @@ def length_section(rep):
                          f"{fmt(r.get('nll_test'))} | {fmt(r.get('distinct4'))} | "
                          + " | ".join(fmt(log.get(r["step"])) for _, log in logs)
                          + (f" | {fmt(min(band))}–{fmt(max(band))}" if len(band) > 1 else " | –") + f" | {inside} |")
+    seqgan = res.get("seqgan", {})
+    if seqgan.get("pretraining") or seqgan.get("adversarial"):
+        lines += ["", f"{label_of('seqgan', seqgan)} (β_eval = {seqgan.get('eval_beta', 1.0):g}: its samples are "
+                      f"drawn at temperature 1), by MLE epoch and adversarial batch:", "",
+                  "| phase | step | NLL-oracle | NLL-test | distinct-4 |", "|---|---|---|---|---|"]
+        for phase in ("pretraining", "adversarial"):
+            for r in seqgan.get(phase) or []:
+                lines.append(f"| {phase} | {r['step']} | {fmt(r.get('nll_oracle'))} | {fmt(r.get('nll_test'))} | "
+                             f"{fmt(r.get('distinct4'))} |")
     lines += spread_lines(res, logs)
     cont = res.get("mle_continued", {}).get("epochs")
     if cont:
@@ -573,8 +610,11 @@ def divergence_lines(rep):
              f"Bhattacharyya β=1.0 | balanced NLL β=1.0 |", "|---|---|---|---|---|---|---|"]
     for name in names:
         final = res[name]["final"]
+        # a run scored at another β_eval (SeqGAN: 1) has only its β = 1 columns here
+        at_eval = res[name].get("eval_beta", beta) in (None, beta)
         lines.append(f"| {label_of(name, res[name])} | "
-                     + " | ".join(fmt(final.get(k + suffix)) for suffix in ("", "_beta1") for k in DIVERGENCES) + " |")
+                     + " | ".join(fmt(final.get(k + suffix) if at_eval or suffix else None)
+                                  for suffix in ("", "_beta1") for k in DIVERGENCES) + " |")
     return lines
 
 

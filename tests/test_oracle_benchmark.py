@@ -130,6 +130,28 @@ def test_divergence_table_shows_both_betas_and_only_runs_that_have_them():
     assert "Oracle divergences" not in ob.markdown([short_report(ob, 20, {"mle": results["mle"]})])
 
 
+def test_seqgan_row_beside_the_paper_and_at_both_betas():
+    """SeqGAN (scored at its β_eval = 1) in the main table with the paper's 8.736, its β = 1.5
+    values from its sweep, only its β = 1 divergences, its own trajectory table, no repo-log table."""
+    ob = report_module()
+    final = dict(step=1, nll_oracle=8.9, nll_oracle_beta1=8.95, nll_test=8.4, distinct4=0.99, distinct4_beta1=0.98,
+                 jeffreys=30.0, bhattacharyya=3.0, nll_balanced=17.3, jeffreys_beta1=31.0, bhattacharyya_beta1=3.25,
+                 nll_balanced_beta1=17.5)
+    seqgan = {"final": final, "seed": 88, "target_iterations": 200, "eval_beta": 1.0, "busy_seconds": 7200,
+              "pretraining": [{"step": 0, "nll_oracle": 10.2, "nll_test": 7.8, "distinct4": 1.0}],
+              "adversarial": [final], "sweep_protocol": "32 samples per β",
+              "sweep": [{"beta": 1.0, "nll_oracle": 8.9, "nll_test": 8.4, "distinct4": 0.99},
+                        {"beta": 1.5, "nll_oracle": 8.1, "nll_test": 8.9, "distinct4": 0.9}]}
+    text = ob.markdown([short_report(ob, 20, {"seqgan": seqgan})])
+    assert "| SeqGAN (its official settings), seed 88 | 2 of 200 | 8.100 | 8.950 | 8.400 | 0.900 | 0.980 | 8.736 " \
+           "| 2.0 h |" in text
+    assert "| SeqGAN (its official settings), seed 88 | – | – | – | 31.000 | 3.250 | 17.500 |" in text
+    assert "| pretraining | 0 | 10.200 | 7.800 | 1.000 |" in text and "| adversarial | 1 | 8.900 | 8.400 |" in text
+    assert "by adversarial iteration" not in text  # the repository's logs are LeakGAN's
+    unswept = ob.markdown([short_report(ob, 20, {"seqgan": dict(seqgan, sweep=None)})])
+    assert "| SeqGAN (its official settings), seed 88 | 2 of 200 | – | 8.950 |" in unswept
+
+
 def test_docs_keep_the_lengths_a_run_did_not_touch(tmp_path):
     ob = report_module()
     (tmp_path / "oracle_20.json").write_text(json.dumps(short_report(ob, 20, {})))
