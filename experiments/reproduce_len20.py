@@ -13,6 +13,9 @@ order the issue sets:
   stage 2  seed 89: the same
   stage 3  seed 90: 10 pretraining blocks, the MLE row, the sweep of the MLE generator
   stage 4  seed 88 on to 100 adversarial iterations, sweep
+  stage 5  SeqGAN with its official settings, seed 88 (issue 34: its full protocol
+           after LeakGAN's runs): 120 MLE epochs, 50 D rounds, 200 adversarial
+           batches, sweep
 
 Each stage is one `experiments/oracle_benchmark.py` invocation (each run a
 `leakgan_tf.main` subprocess that resumes from its checkpoints), so a stage that was
@@ -38,6 +41,7 @@ from leakgan_tf import run_dir  # noqa: E402  (TensorFlow-free at import)
 BETAS = "0.7,0.8,1.0,1.2,1.5,2.0"
 # (seed, adversarial iterations; 0 = pretraining and the MLE row only)
 STAGES = ((88, 50), (89, 50), (90, 0), (88, 100))
+SEQGAN_STAGE, SEQGAN_SEED, SEQGAN_ITERATIONS = 5, 88, 200  # issue 34: after every LeakGAN stage
 
 
 def run_folder(out, seed):
@@ -58,7 +62,7 @@ def status(out):
     """{seed: {run: {checkpoint, position, scored points}}} of what is on disk."""
     rows = {}
     for seed in sorted({s for s, _ in STAGES}):
-        for name, prefix in (("pretrain_code", "pretrain"), ("code", "adversarial")):
+        for name, prefix in (("pretrain_code", "pretrain"), ("code", "adversarial"), ("seqgan", "adversarial")):
             logdir = run_folder(out, seed) / name
             if not (logdir / run_dir.CONFIG).exists():
                 continue
@@ -83,12 +87,16 @@ def report(out, path):
         run = rows.get(str(seed), {}).get("code" if iterations else "pretrain_code") or {}
         done = run.get("position") or {}
         return done.get("iterations_done", 0) >= iterations if iterations else done.get("blocks_done", 0) >= 10
-    done = all(reached(seed, iterations) for seed, iterations in targets.items())
+    seqgan = (rows.get(str(SEQGAN_SEED), {}).get("seqgan") or {}).get("position") or {}
+    done = all(reached(seed, iterations) for seed, iterations in targets.items()) and \
+        seqgan.get("iterations_done", 0) >= SEQGAN_ITERATIONS
     body = dict(
         protocol="issue 32: experiments/synthetic_len20.cfg's full default schedule (10 pretraining blocks of 5 D "
                  "rounds x 3 epochs + 8 MLE epochs), the paper's oracle, 9,984 samples per score, NLL-oracle at "
                  "beta 1.5 (and 1.0, NLL-test, distinct-4: --extended_eval), scored every 5 iterations",
-        full_protocol=done, shortened=False, targets={str(k): v or "pretraining only" for k, v in targets.items()},
+        full_protocol=done, shortened=False,
+        targets={**{str(k): v or "pretraining only" for k, v in targets.items()},
+                 f"seqgan_{SEQGAN_SEED}": f"{SEQGAN_ITERATIONS} adversarial batches (experiments/seqgan_len20.cfg)"},
         runs=rows, machine=dict(cpu=platform.processor() or platform.machine(), avx512="avx512f" in flags,
                                 cores=os.cpu_count()),
         note="runs still going; full_protocol turns true when every seed has reached its target")
@@ -98,8 +106,8 @@ def report(out, path):
     return body
 
 
-def stage_command(out, seed, iterations, results, extra):
-    methods = "mle,code" if iterations else "mle"
+def stage_command(out, seed, iterations, results, extra, methods=None):
+    methods = methods or ("mle,code" if iterations else "mle")
     return [sys.executable, str(REPO / "experiments" / "oracle_benchmark.py"), f"--out={out}", "--lengths=20",
             f"--seeds={seed}", f"--methods={methods}", f"--adversarial_iterations={max(iterations, 1)}",
             "--mle_epochs=0", f"--betas={BETAS}", f"--results_dir={results / f'seed{seed}'}",
@@ -112,7 +120,7 @@ def main(argv=None):
     p.add_argument("--status", action="store_true", help="print where each run stands and exit")
     p.add_argument("--report", default="", help="write where the protocol stands as JSON to this file and exit")
     p.add_argument("--extra_flags", default="", help="passed to oracle_benchmark.py (tests: tiny models)")
-    p.add_argument("--stages", default="1,2,3,4", help="which stages to run, in order")
+    p.add_argument("--stages", default="1,2,3,4,5", help="which stages to run, in order")
     args, extra = p.parse_known_args(argv)
     out = pathlib.Path(args.out).resolve()
     if REPO in out.parents or out == REPO:
@@ -128,10 +136,15 @@ def main(argv=None):
         return 0
     results = out / "results"
     for index in (int(s) for s in args.stages.split(",")):
-        seed, iterations = STAGES[index - 1]
-        print(f"== stage {index}: seed {seed}, {iterations} adversarial iterations", flush=True)
-        cmd = stage_command(out, seed, iterations, results,
-                            [f"--extra_flags={args.extra_flags}"] if args.extra_flags else [])
+        flags = [f"--extra_flags={args.extra_flags}"] if args.extra_flags else []
+        if index == SEQGAN_STAGE:
+            print(f"== stage {index}: SeqGAN, seed {SEQGAN_SEED}, {SEQGAN_ITERATIONS} adversarial batches", flush=True)
+            cmd = stage_command(out, SEQGAN_SEED, dict(STAGES)[SEQGAN_SEED], results,
+                                [*flags, f"--seqgan_iterations={SEQGAN_ITERATIONS}"], methods="seqgan")
+        else:
+            seed, iterations = STAGES[index - 1]
+            print(f"== stage {index}: seed {seed}, {iterations} adversarial iterations", flush=True)
+            cmd = stage_command(out, seed, iterations, results, flags)
         code = subprocess.call([*cmd, *extra], cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         if code:
             return code

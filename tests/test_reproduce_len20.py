@@ -25,6 +25,11 @@ def test_stages_follow_the_issue_order_with_the_full_protocol(tmp_path):
         if iterations:
             assert args.adversarial_iterations == iterations
         assert tmp_path in pathlib.Path(args.results_dir).parents  # never the committed results
+    # stage 5 (issue 34): SeqGAN's full protocol for seed 88, after every LeakGAN stage
+    cmd = driver.stage_command(tmp_path, driver.SEQGAN_SEED, 100, tmp_path / "results",
+                               [f"--seqgan_iterations={driver.SEQGAN_ITERATIONS}"], methods="seqgan")
+    args = bench.parse_args(cmd[2:])
+    assert (args.methods, args.seqgan_iterations, args.seeds) == ("seqgan", 200, "88") and driver.SEQGAN_STAGE == 5
 
 
 def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_done(tmp_path):
@@ -38,3 +43,4 @@ def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_d
     assert done.returncode == 0, done.stderr
     body = json.loads(report.read_text())
     assert body["full_protocol"] is False and body["runs"] == {} and body["targets"]["88"] == 100
+    assert body["targets"]["seqgan_88"].startswith("200 adversarial batches")
