@@ -45,7 +45,11 @@ CONFIG = "config.json"
 CHECKPOINTS = "checkpoints"
 LOCK = ".lock"
 # Fields that may change when a run is resumed (they do not change the models).
-RESUMABLE_CHANGES = frozenset({"adversarial_iterations", "eval_every", "sample_batch", "init_from", "deterministic"})
+# xla_phases only chooses how the same steps compile (tests/test_backends.py: XLA
+# and plain graphs give the same draws and updates); runs saved before its default
+# became "auto" hold ("pretrain",).
+RESUMABLE_CHANGES = frozenset({"adversarial_iterations", "eval_every", "sample_batch", "init_from", "deterministic",
+                               "xla_phases"})
 # Fields that change what the same weights compute; a --init_from branch must
 # keep its parent's. goal_normalize=false turns w = l2n(G·W_ψ) into G·W_ψ, whose
 # norm grows during training with normalisation on (the gradient is orthogonal
