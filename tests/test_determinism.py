@@ -15,7 +15,7 @@ def samples(tmp_path, name, **flags):
     assert result.returncode == 0, result.stderr
     # one start-up line says what the run uses; runtime.json records it
     runtime = json.loads((tmp_path / name / "runtime.json").read_text())
-    assert set(runtime) == {"devices", "replicas", "xla", "native_ops", "deterministic", "tensorflow"}
+    assert set(runtime) == {"backend", "devices", "replicas", "xla", "native_ops", "deterministic", "tensorflow"}
     assert runtime["deterministic"] == ("on" if flags.get("deterministic") else "off") and runtime["xla"] == "none"
     start = [line for line in result.stdout.splitlines() if "native_ops: " in line]
     assert len(start) == 1 and "devices: CPU" in start[0], result.stdout

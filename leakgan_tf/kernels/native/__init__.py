@@ -174,11 +174,13 @@ def _load(environ: Mapping[str, str]):
 
 
 def _library(environ: Mapping[str, str]):
-    """The loaded library or None (then a one-line note says why, once per process)."""
+    """The loaded library or None (then a one-line note says why, once per process).
+    SWITCH=0 in environ answers None even after another caller loaded it."""
+    if environ.get(SWITCH, "1") == "0":
+        return None
     if "library" not in _loaded:
         library, why_not = _load(environ)
-        _loaded["why_not"] = why_not or (f"{SWITCH}=0" if environ.get(SWITCH, "1") == "0" else
-                                         "a GPU is visible (the ops have CPU kernels only)")
+        _loaded["why_not"] = why_not or "a GPU is visible (the ops have CPU kernels only)"
         if why_not:
             print(f"note: leakgan_tf's native ops are not available ({why_not}); using TensorFlow's ops "
                   f"instead (same results up to float rounding, slower; {SWITCH}=0 silences this)",
@@ -192,6 +194,8 @@ def _library(environ: Mapping[str, str]):
 
 def status(environ: Mapping[str, str] = os.environ) -> str:
     """One phrase for the start-up line: whether the native ops run, which, and why not."""
+    if environ.get(SWITCH, "1") == "0":
+        return f"off ({SWITCH}=0)"
     if _library(environ) is None:
         return f"off ({_loaded['why_not']})"
     forward = "its AVX-512 forward" if max_pooled_conv_is_fast(environ) else "TensorFlow's forward (no AVX-512 tile)"
