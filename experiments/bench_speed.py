@@ -88,13 +88,13 @@ def train_classify_flops(cfg, d_gradient="dense"):
     return 3 * classify_flops(cfg) - 2 * conv_flops_full(cfg) + conv_backward_flops(cfg, d_gradient)
 
 
-def d_gradient(cfg, replicas=1):
-    """Which pooled-convolution gradient this process's D step runs with
-    `replicas` replicas: "sparse" (the native op, as the CLIs run where it can
-    be built) or "dense" (no op, or XLA compiles the step: LeakGAN's rule)."""
+def d_gradient(cfg):
+    """Which pooled-convolution gradient this process's D step runs: "sparse" (the
+    native op, as the CLIs run where it can be built) or "dense" (no op, or XLA
+    compiles the step, on one device or per replica: LeakGAN's rule)."""
     from leakgan_tf.kernels import pooled_conv
     from leakgan_tf.leakgan import xla_compiles
-    op = pooled_conv.gradient_op(not xla_compiles(cfg, "discriminator", replicas), tf.as_dtype(cfg.compute_dtype))
+    op = pooled_conv.gradient_op(not xla_compiles(cfg, "discriminator"), tf.as_dtype(cfg.compute_dtype))
     return "dense" if op is None else "sparse"
 
 
@@ -295,7 +295,7 @@ def mle_step_parts(gan, tokens, steps=10):
       forward           teacher forcing and both losses;
       forward_backward  both losses' gradients, nothing applied;
       apply             gradient clipping and both Adam updates alone."""
-    g, jit = gan.generator, xla_compiles(gan.cfg, "pretrain", gan.replicas)
+    g, jit = gan.generator, xla_compiles(gan.cfg, "pretrain")
     names = ("pretrain_worker", "pretrain_manager")
     variables = {n: gan._variables(n) for n in names}
     compiled = lambda fn: tf.function(fn, jit_compile=jit)  # noqa: E731
@@ -641,7 +641,7 @@ def main():
                 cfg, seconds, parts = bench_length(length, path, args.quick, d_seconds, args.growth,
                                                    set(args.phases.split(",")) if args.phases else None, distribute)
                 d_seconds = seconds.get("d_epoch")
-                grad = report["d_gradient"] = d_gradient(cfg, replicas)
+                grad = report["d_gradient"] = d_gradient(cfg)
                 rows = rows_for(cfg, path, seconds, rate, length, grad)
                 for key, step, to_row in (("mle_step_parts", "MLE", mle_parts_row), ("g_step_parts", "G", g_parts_row)):
                     if key in parts:

@@ -56,10 +56,10 @@ def num_params(model: keras.Model) -> int:
     return int(sum(np.prod(v.shape) for v in model.weights))
 
 
-def xla_compiles(cfg: Config, phase: str, replicas: int) -> bool:
-    """Whether `phase`'s compiled step uses XLA on this machine's backend (kernels.xla_phases)."""
+def xla_compiles(cfg: Config, phase: str) -> bool:
+    """Whether `phase`'s steps use XLA on this machine's backend (kernels.xla_phases)."""
     device = "gpu" if kernels.visible_gpus() else "cpu"
-    return phase in kernels.xla_phases(cfg.xla_phases, device, replicas)
+    return phase in kernels.xla_phases(cfg.xla_phases, device)
 
 
 class LeakGAN:
@@ -88,7 +88,6 @@ class LeakGAN:
 
     def _build(self, cfg):
         backend = self.backend
-        xla = backend.compiles
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
@@ -117,6 +116,21 @@ class LeakGAN:
         }
         for name, opt in self.optimizers.items():
             opt.build(self._variables(name))
+        self._compile_steps()
+
+    def _compile_steps(self):
+        """The compiled steps. XLA compiles a phase's whole step on one device; under a
+        strategy with several replicas it compiles what each replica computes (samples,
+        rollouts, losses and gradients) and the cross-replica sums and the optimizers'
+        updates run around it (a cross-replica op cannot run inside XLA)."""
+        compiles, one = self.backend.compiles, self.replicas == 1
+        xla = lambda phase: compiles(phase) and one  # noqa: E731
+        per_replica = lambda phase, fn: tf.function(fn, jit_compile=True) if compiles(phase) and not one else fn  # noqa: E731
+        self._sample_rows = per_replica("sampling", self.generator.sample)
+        self._pretrain_gradients = per_replica("pretrain", self._pretrain_gradients_fn)
+        self._discriminator_gradients = per_replica("discriminator", self._discriminator_gradients_fn)
+        self._rollout_sums = per_replica("adversarial", self._rollout_sums_fn)
+        self._adversarial_gradients = per_replica("adversarial", self._adversarial_gradients_fn)
         self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
         self._sample_seeded = None  # built on first use (leakgan_tf.sample)
         self._discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
@@ -156,17 +170,29 @@ class LeakGAN:
         return int(self.rng.uniform_full_int([], tf.int64).numpy() & 0x7FFFFFFFFFFFFFFF)
 
     # ------------------------------------------------------------------ steps
-    def _apply(self, name, loss, tape, replicated=False):
-        """Applies the gradient of loss to optimizer `name`'s variables. Under a
-        strategy, each replica's loss is a mean over its share of the batch and
-        the batch's gradient is the mean of the replicas' gradients;
-        replicated=True: every replica computed the same full-batch gradient
-        (the adversarial step), which is applied once."""
+    def _gradients(self, name, loss, tape) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """(loss, its gradient for optimizer `name`'s variables): one entry of the
+        updates a step's gradient function returns (_update applies them)."""
         variables = self._variables(name)
         grads = tape.gradient(loss, variables)
         # A variable a loss does not reach (G0 under goal_schedule=sliding) gets a zero
         # gradient: Adam's moments stay 0, so it does not move.
-        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+        return loss, [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+
+    def _apply(self, name, loss, tape, replicated=False):
+        """Applies the gradient of loss to optimizer `name`'s variables (_update)."""
+        self._update({name: self._gradients(name, loss, tape)}, replicated)
+
+    def _update(self, updates, replicated=False):
+        """Applies updates {optimizer name: (loss, gradients)}. Under a strategy, each
+        replica's loss is a mean over its share of the batch and the batch's gradient
+        is the mean of the replicas' gradients; replicated=True: every replica computed
+        the same full-batch gradient (the adversarial step), which is applied once."""
+        for name, (loss, grads) in updates.items():
+            self._apply_gradients(name, loss, grads, replicated)
+
+    def _apply_gradients(self, name, loss, grads, replicated):
+        variables = self._variables(name)
         context = tf.distribute.get_replica_context()
         distributed = context is not None and context.num_replicas_in_sync > 1
         if distributed and not replicated:
@@ -191,33 +217,42 @@ class LeakGAN:
 
         tf.cond(finite, update, lambda: tf.constant(False))
 
-    def _replicated(self, fn, *batch):
-        """Runs fn on each replica's share of the batch tensors (rows split in
-        order) and averages its outputs; with one replica, fn(*batch, None)."""
+    def _replicated(self, gradients, batch, *shared):
+        """One update from gradients(*batch rows, *shared, offset) -> (outputs, updates):
+        with one replica on the whole batch (offset None); under a strategy each replica
+        on its share of the batch tensors (rows split in order, offset its first row),
+        the updates averaged across replicas and the outputs too."""
         if self.replicas == 1:
-            return fn(*batch, None)
+            outputs, updates = gradients(*batch, *shared, None)
+            self._update(updates)
+            return outputs
 
         def share(*tensors):
             ctx = tf.distribute.get_replica_context()
             rows = tf.shape(tensors[0])[0] // ctx.num_replicas_in_sync
             offset = ctx.replica_id_in_sync_group * rows
-            return fn(*[t[offset:offset + rows] for t in tensors], offset)
+            outputs, updates = gradients(*[t[offset:offset + rows] for t in tensors], *shared, offset)
+            self._update(updates)
+            return outputs
 
         outputs = self.strategy.run(share, args=batch)
         return tf.nest.map_structure(lambda v: self.strategy.reduce("MEAN", v, axis=None), outputs)
 
+    def _discriminator_gradients_fn(self, tokens, labels, seed, offset):
+        """tokens [B, T], labels [B] (1 = real), seed int64 [2] (dropout's), offset (the
+        replica's first row, or None) -> ((loss, accuracy), updates)."""
+        with tf.GradientTape() as tape:
+            # each replica's rows get their own dropout masks
+            loss, logits = self.discriminator.classification_loss(tokens, labels, training=True,
+                                                                  seed=seed if offset is None
+                                                                  else fold_in(seed, offset))
+        hits = tf.equal(tf.argmax(logits, -1), tf.cast(labels, tf.int64))  # int64: a GPU compares int32 on the host
+        return (loss, tf.reduce_mean(tf.cast(hits, tf.float32))), {
+            "discriminator": self._gradients("discriminator", loss, tape)}
+
     def _discriminator_step_fn(self, tokens, labels, seed):
         """tokens [B, T], labels [B] (1 = real), seed int64 [2] (dropout's) -> (loss, accuracy)."""
-        def step(tokens, labels, offset):
-            with tf.GradientTape() as tape:
-                # each replica's rows get their own dropout masks
-                loss, logits = self.discriminator.classification_loss(tokens, labels, training=True,
-                                                                      seed=seed if offset is None
-                                                                      else fold_in(seed, offset))
-            self._apply("discriminator", loss, tape)
-            hits = tf.equal(tf.argmax(logits, -1), tf.cast(labels, tf.int64))  # int64: a GPU compares int32 on the host
-            return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
-        return self._replicated(step, tokens, labels)
+        return self._replicated(self._discriminator_gradients, (tokens, labels), seed)
 
     def _d_step_options(self):
         """The context the D steps run in: grappler's remapper off on the CPU backend."""
@@ -258,17 +293,20 @@ class LeakGAN:
             losses = losses.write(i, loss)
         return losses.stack()
 
+    def _pretrain_gradients_fn(self, tokens, offset):
+        """The MLE and Manager-pretrain losses of real tokens [B, T] (one forward pass)
+        and their updates; offset: the replica's first row, or None."""
+        with tf.GradientTape(persistent=True) as tape:
+            out = self.generator.teacher_forced(tokens, goal_offset=offset)
+            worker_loss = losses.worker_mle_loss(out)
+            manager_loss = losses.manager_pretrain_loss(out, batch_size=self.cfg.batch_size)
+        return (worker_loss, manager_loss), {
+            "pretrain_worker": self._gradients("pretrain_worker", worker_loss, tape),
+            "pretrain_manager": self._gradients("pretrain_manager", manager_loss, tape)}
+
     def _pretrain_step_fn(self, tokens):
-        """One MLE + Manager-pretrain update on real tokens [B, T] (one forward pass)."""
-        def step(tokens, offset):
-            with tf.GradientTape(persistent=True) as tape:
-                out = self.generator.teacher_forced(tokens, goal_offset=offset)
-                worker_loss = losses.worker_mle_loss(out)
-                manager_loss = losses.manager_pretrain_loss(out, batch_size=self.cfg.batch_size)
-            self._apply("pretrain_worker", worker_loss, tape)
-            self._apply("pretrain_manager", manager_loss, tape)
-            return worker_loss, manager_loss
-        return self._replicated(step, tokens)
+        """One MLE + Manager-pretrain update on real tokens [B, T] -> (worker loss, manager loss)."""
+        return self._replicated(self._pretrain_gradients, (tokens,))
 
     def _adversarial_step_fn(self, seed, reals, num_reals):
         """Sample a batch, score it by rollouts, update Manager and Worker (spec §5–§6).
@@ -287,31 +325,55 @@ class LeakGAN:
         return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], out)
 
     def _adversarial_share(self, seed, reals, num_reals):
-        cfg = self.cfg
+        """The adversarial step on one replica (of one or several)."""
         context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync
-        repeats = cfg.rollout_num // replicas
-        sample_seed, rollout_seed = fold_in(seed, 0), fold_in(seed, 1)
-        tokens = self.generator.sample(cfg.batch_size, cfg.adversarial_betas(), sample_seed)
+        tokens = sums = None  # one device: sampled and rolled out in _adversarial_gradients, on its forward pass
+        if context.num_replicas_in_sync > 1:  # every replica samples the batch and rolls out its repeats
+            tokens, sums = self._rollout_sums(seed)
+            sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
+        outputs, updates = self._adversarial_gradients(seed, tokens, sums, reals, num_reals)
+        self._update(updates, replicated=True)
+        return outputs
+
+    def _sample_batch(self, seed):
+        """The step's batch int32 [B, T] at the adversarial temperatures (every replica draws the same)."""
+        return self.generator.sample(self.cfg.batch_size, self.cfg.adversarial_betas(), fold_in(seed, 0))
+
+    def _rollout_sums_fn(self, seed, tokens=None, out=None):
+        """(tokens [B, T], the P(real) sums of this replica's share of the rollout_num
+        repeats of them, rewards.rollout_sums) under the step's seed int64 [2];
+        tokens None: sampled here; out: their teacher-forced pass (None: run here)."""
+        context = tf.distribute.get_replica_context()
+        repeats = self.cfg.rollout_num // context.num_replicas_in_sync
+        tokens = self._sample_batch(seed) if tokens is None else tokens
+        out = self.generator.teacher_forced(tokens) if out is None else out
+        first = tf.cast(context.replica_id_in_sync_group, tf.int32) * repeats
+        rollouts = self.generator.rollout(tokens, out, repeats, fold_in(seed, 1), self.cfg.rollout_beta,
+                                          first_repeat=first)
+        return tokens, rewards.rollout_sums(self.discriminator, rollouts)
+
+    def _adversarial_gradients_fn(self, seed, tokens, sums, reals, num_reals):
+        """Rewards of tokens [B, T] from the P(real) sums of all rollout_num repeats, the
+        Manager's and Worker's adversarial losses (spec §5–§6) and their updates ->
+        (the step's outputs, updates). tokens and sums None (one device): sampled and
+        rolled out here under the step's seed."""
+        cfg = self.cfg
+        tokens = self._sample_batch(seed) if tokens is None else tokens
         with tf.GradientTape(persistent=True) as tape:
             out = self.generator.teacher_forced(tokens)
             with tape.stop_recording():
-                first = tf.cast(context.replica_id_in_sync_group, tf.int32) * repeats
-                rollouts = self.generator.rollout(tokens, out, repeats, rollout_seed, cfg.rollout_beta,
-                                                  first_repeat=first)
-                sums = rewards.rollout_sums(self.discriminator, rollouts)
-                if replicas > 1:
-                    sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
+                if sums is None:
+                    _, sums = self._rollout_sums_fn(seed, tokens, out)
                 raw = rewards.segment_rewards(self.discriminator, tokens, None, sums=sums, num=cfg.rollout_num)
                 reward = rewards.scale_rewards(raw, cfg.rollout_num, self.discriminator, reals, num_reals,
                                                method=cfg.reward_rescale, delta=cfg.reward_delta)
             manager_loss = self.adversarial_manager_loss(out, reward)
             worker_loss = self.adversarial_worker_loss(out, reward)
-        self._apply("adversarial_manager", manager_loss, tape, replicated=True)
-        self._apply("adversarial_worker", worker_loss, tape, replicated=True)
-        return dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, raw_rewards=raw, tokens=tokens,
-                    manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
-                    self_nll=losses.worker_mle_loss(out))
+        outputs = dict(goal_loss=manager_loss, worker_loss=worker_loss, rewards=reward, raw_rewards=raw, tokens=tokens,
+                       manager_cosine=losses.manager_cosine(out), worker_cosine=losses.worker_cosine(out),
+                       self_nll=losses.worker_mle_loss(out))
+        return outputs, {"adversarial_manager": self._gradients("adversarial_manager", manager_loss, tape),
+                         "adversarial_worker": self._gradients("adversarial_worker", worker_loss, tape)}
 
     def adversarial_step(self, seed: tf.Tensor, reals: np.ndarray | None = None,
                          num_reals: int = 0) -> dict[str, tf.Tensor]:
@@ -362,8 +424,8 @@ class LeakGAN:
 
         def share():
             replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
-            return self.generator.sample(per * self.cfg.batch_size, betas, seed,
-                                         first_row=replica * per * self.cfg.batch_size)
+            return self._sample_rows(per * self.cfg.batch_size, betas, seed,
+                                     first_row=replica * per * self.cfg.batch_size)
 
         return self.strategy.gather(self.strategy.run(share), axis=0)
 

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from leakgan_tf import rewards
-from leakgan_tf.leakgan import LeakGAN, num_params, xla_compiles
+from leakgan_tf.leakgan import LeakGAN, num_params
 from leakgan_tf.models import Discriminator
 from leakgan_tf.models.sampling import fold_in
 from leakgan_tf.models.seqgan_generator import SeqGANGenerator
@@ -82,13 +82,14 @@ class SeqGAN(LeakGAN):
         super().__init__(cfg)  # Config.validate refused what SeqGAN cannot run (--distribute, --variant)
 
     def _build(self, cfg):
-        xla = lambda phase: xla_compiles(cfg, phase, self.replicas)  # noqa: E731
+        backend = self.backend
+        xla = backend.compiles  # one replica (Config.validate refuses --distribute)
         self.discriminator = Discriminator(
             cfg.vocab_size, cfg.seq_len, cfg.dis_emb_dim, cfg.dis_filter_sizes, cfg.dis_num_filters,
             dropout_keep_prob=cfg.dis_dropout_keep_prob, l2_reg_lambda=cfg.dis_l2_lambda,
-            compute_dtype=cfg.compute_dtype, sparse_gradient=not xla("discriminator"),
-            native_forward=not (xla("discriminator") or xla("adversarial")), name="discriminator")
-        native_sampling = not (xla("sampling") or xla("adversarial"))
+            compute_dtype=cfg.compute_dtype, name="discriminator",
+            kernels=backend.discriminator_kernels("incremental"))  # D runs in its own steps and the rollouts only
+        native_sampling = backend.native_sampling
         self.generator = SeqGANGenerator(cfg.vocab_size, cfg.gen_emb_dim, cfg.gen_hidden_dim, cfg.seq_len,
                                          start_token=cfg.start_token, native_sampling=native_sampling,
                                          name="generator")
@@ -100,23 +101,15 @@ class SeqGAN(LeakGAN):
             self.rollout_network.trainable = False
         # Gradients are clipped by global norm (grad_clip, the original's 5.0) in LeakGAN._apply.
         self.optimizers = {
-            "discriminator": adam(cfg.dis_learning_rate, native=not xla("discriminator")),
+            "discriminator": adam(cfg.dis_learning_rate, native=backend.native_adam),
             "pretrain": adam(cfg.gen_learning_rate),
             "adversarial": adam(cfg.gen_learning_rate),
         }
         for name, opt in self.optimizers.items():
             opt.build(self._variables(name))
-        self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
-        self._sample_seeded = None
-        self._discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
-        self._discriminator_epochs = tf.function(self._discriminator_epochs_fn, jit_compile=xla("discriminator"))
-        self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
-        self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
+        self._compile_steps()  # LeakGAN's: sampling, the D steps, pretrain, adversarial, prob_real, nll
         self.rollout_rewards = tf.function(self._rollout_rewards_fn, jit_compile=xla("adversarial"))
         self.policy_gradient_step = tf.function(self._policy_gradient_step_fn, jit_compile=xla("adversarial"))
-        self.prob_real = tf.function(self.discriminator.prob_real)
-        self._nll_batch = tf.function(lambda x, beta: -tf.reduce_mean(self.generator.teacher_forced(x, beta=beta)
-                                                                       .log_probs))
         self._log_prob_rows = tf.function(lambda x, beta: tf.reduce_sum(
             self.generator.teacher_forced(x, beta=beta).log_probs, axis=1))
         self._update_rollout = tf.function(self._update_rollout_fn)

@@ -10,7 +10,9 @@ from leakgan_tf import kernels
 from leakgan_tf.kernels import gpu_scan
 from leakgan_tf.leakgan import LeakGAN
 from leakgan_tf.models import sampling
-from tests.helpers import tiny_config
+from tests.helpers import load_experiment, tiny_config
+
+xla_check = load_experiment("xla_check")
 
 GPU = {kernels.SIMULATE_GPU: "1"}
 ALL_PHASES = {"pretrain", "discriminator", "sampling", "adversarial"}
@@ -27,7 +29,7 @@ def test_the_backend_follows_the_devices_and_the_flags():
     assert "GPU:0 (simulated)" in gpu.describe()["devices"] and gpu.describe()["backend"] == "gpu"
     assert kernels.choose(("sampling",), environ=GPU).xla == ("sampling",)   # named phases win
     assert kernels.choose((), environ=GPU).xla == ()                         # --xla_phases= : none
-    assert kernels.choose(("auto",), replicas=2, environ=GPU).xla == ()      # not yet per replica
+    assert set(kernels.choose(("auto",), replicas=2, environ=GPU).xla) == ALL_PHASES  # per replica
     bf16 = kernels.choose(("auto",), compute_dtype="bfloat16", environ={})
     assert not bf16.native and "bfloat16" in bf16.native_status
 
@@ -78,50 +80,19 @@ def test_gpu_path_graphs_hold_no_host_memory_op(monkeypatch, variant, feature_pa
     assert found == {name: [] for name in graphs}
 
 
-def weights(gan):
-    return [v.numpy() for m in (gan.discriminator, gan.manager, gan.worker) for v in m.weights]
-
-
-def assert_close(a, b, rtol=1e-4, atol=1e-5):
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol)
-
-
 @pytest.mark.heavy(seconds=90)
 def test_every_phase_under_xla_computes_what_its_plain_graph_computes(monkeypatch):
-    """The GPU backend with every phase under XLA against the same backend with none
-    (both TensorFlow's ops only), from the same seed: the same tokens (the draws are
-    device-independent: sampling.uniforms) up to a draw within rounding of a boundary,
-    losses and weights within float tolerance after each kind of step."""
-    xla = gpu_gan(monkeypatch, seed=5, xla_phases=("auto",))
-    plain = gpu_gan(monkeypatch, seed=5, xla_phases=())
-    assert set(xla.backend.xla) == ALL_PHASES and plain.backend.xla == ()
-    assert_close(weights(xla), weights(plain), rtol=0, atol=0)
-    cfg = xla.cfg
-    B = cfg.batch_size
-    a, b = xla.generate(4 * B, 1.5), plain.generate(4 * B, 1.5)
-    assert (a == b).all(1).mean() >= 0.95
-    tokens = tf.constant(np.concatenate([a[:B], b[B:2 * B]]))
-    labels = tf.constant(np.repeat(np.array([1, 0], np.int32), B))
-    for gan in (xla, plain):  # D step with dropout (the masks come from sampling.uniforms too)
-        gan.reset_rng(9)
-    (loss_x, acc_x), (loss_p, acc_p) = xla.discriminator_step(tokens, labels), plain.discriminator_step(tokens, labels)
-    np.testing.assert_allclose(loss_x.numpy(), loss_p.numpy(), rtol=1e-4)
-    assert acc_x.numpy() == acc_p.numpy()
-    epochs = [gan.discriminator_epochs(tf.reshape(tokens, [2, B, -1]), tf.reshape(labels, [2, B]), 2)
-              for gan in (xla, plain)]
-    np.testing.assert_allclose(epochs[0], epochs[1], rtol=1e-4)
-    assert_close(weights(xla), weights(plain))
-    for gan in (xla, plain):
-        gan.last = [t.numpy() for t in gan.pretrain_step(tf.constant(a[:B]))]
-    np.testing.assert_allclose(xla.last, plain.last, rtol=1e-4)
-    assert_close(weights(xla), weights(plain))
-    seed = tf.constant([3, 4], tf.int64)
-    out_x, out_p = xla.adversarial_step(seed), plain.adversarial_step(seed)
-    np.testing.assert_array_equal(out_x["tokens"].numpy(), out_p["tokens"].numpy())
-    for key in ("goal_loss", "worker_loss", "rewards"):
-        np.testing.assert_allclose(out_x[key].numpy(), out_p[key].numpy(), rtol=1e-4, atol=1e-6)
-    assert_close(weights(xla), weights(plain), rtol=1e-3, atol=1e-5)
+    """experiments/xla_check.py on the tiny model: the GPU backend with every phase under
+    XLA against the same backend with none (both TensorFlow's ops only), from the same
+    seed: the same initial weights, the same tokens (the draws are device-independent:
+    sampling.uniforms; 95% of generated rows, all 4 of the adversarial batch), losses and
+    weights within float tolerance after each kind of step."""
+    monkeypatch.setenv(kernels.SIMULATE_GPU, "1")
+    cfg = tiny_config(seed=5)
+    result = xla_check.check(cfg, rows=4 * cfg.batch_size)
+    assert result["ok"], result["checks"]
+    assert set(result["checks"]) >= {"initial_weights", "generate_rows_identical", "d_step_loss", "d_epochs_losses",
+                                     "pretrain_losses", "adversarial_tokens_identical", "adversarial_weights"}
 
 
 def test_dropout_keeps_its_rate_and_repeats_for_a_seed():

@@ -46,12 +46,10 @@ def visible_gpus(environ: Mapping[str, str] = os.environ) -> list[str]:
     return [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices("GPU")]
 
 
-def xla_phases(requested: Sequence[str], device: str, replicas: int) -> tuple[str, ...]:
+def xla_phases(requested: Sequence[str], device: str) -> tuple[str, ...]:
     """The phases compiled by XLA: `requested` (--xla_phases; "auto" = this device's
-    default: every phase on a GPU, the pretrain step on a CPU), none under tf.distribute
-    with more than one replica (not yet compiled per replica)."""
-    if replicas > 1:
-        return ()
+    default: every phase on a GPU, the pretrain step on a CPU). Under tf.distribute with
+    several replicas XLA compiles each replica's share of a step (LeakGAN._compile_steps)."""
     if AUTO in requested:
         return GPU_XLA_PHASES if device == "gpu" else CPU_XLA_PHASES
     return tuple(p for p in XLA_PHASES if p in requested)
@@ -146,5 +144,5 @@ def choose(requested_xla: Sequence[str], replicas: int = 1, compute_dtype: str =
     else:
         on = native.load(environ)
         status = native.status(environ)
-    return Backend(device=device, gpus=gpus, xla=xla_phases(requested_xla, device, replicas), native=on,
+    return Backend(device=device, gpus=gpus, xla=xla_phases(requested_xla, device), native=on,
                    native_status=status, replicas=replicas)
