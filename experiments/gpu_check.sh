@@ -5,7 +5,8 @@
 #    stops with an error when no GPU is visible (LEAKGAN_TF_SIMULATE_GPU=1 runs the rest on a CPU, for CI);
 # 2. runs the GPU-relevant tests with the GPU defaults (backend choice, the graph scan for host-memory ops,
 #    every phase under XLA against its plain graph, sampling, steps, rollouts, determinism) -> OUT/tests.xml;
-# 3. times every phase at length 20 with the GPU defaults: bench_speed.py --quick -> OUT/bench_speed_gpu.json.
+# 3. every phase under XLA against its plain graph at length 20: xla_check.py -> OUT/xla_check.json;
+# 4. times every phase at length 20 with the GPU defaults: bench_speed.py --quick -> OUT/bench_speed_gpu.json.
 # Not yet run on a GPU: no machine of this project's has one that runs TensorFlow.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,5 +39,6 @@ EOF
   tests/test_backends.py tests/test_sampling.py tests/test_steps.py tests/test_rollout.py tests/test_determinism.py \
   tests/test_random_streams.py tests/test_leaked.py
 
+"$PY" experiments/xla_check.py --preset synthetic20 --out "$OUT/xla_check.json" || echo "gpu_check: xla_check FAILED (deviations in $OUT/xla_check.json)"
 "$PY" experiments/bench_speed.py --quick --lengths 20 --paths incremental --out "$OUT/bench_speed_gpu.json"
-echo "gpu_check: done in $(( $(date +%s) - start )) s; results in $OUT (backend.json, tests.xml, bench_speed_gpu.json)"
+echo "gpu_check: done in $(( $(date +%s) - start )) s; results in $OUT (backend.json, tests.xml, xla_check.json, bench_speed_gpu.json)"

@@ -78,6 +78,7 @@ print("ok", single[:2].tolist())
 """
 
 
+@pytest.mark.heavy(seconds=150)
 @pytest.mark.parametrize("graphs", ["plain", "xla"])
 def test_every_phase_on_two_mirrored_cpus_matches_one_device(graphs):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
