@@ -18,7 +18,8 @@ def samples(tmp_path, name, **flags):
     assert set(runtime) == {"backend", "devices", "replicas", "xla", "native_ops", "deterministic", "tensorflow"}
     assert runtime["deterministic"] == ("on" if flags.get("deterministic") else "off") and runtime["xla"] == "none"
     start = [line for line in result.stdout.splitlines() if "native_ops: " in line]
-    assert len(start) == 1 and "devices: CPU" in start[0], result.stdout
+    assert len(start) == 1 and f"devices: {runtime['devices']} |" in start[0] and "CPU" in runtime["devices"], \
+        result.stdout
     return {p.name: p.read_bytes() for p in sorted((tmp_path / name / "samples").glob("*.txt"))}
 
 

@@ -1,7 +1,8 @@
 """Building and loading the native ops (leakgan_tf/models/native.py): the cache key
 (sources' bytes, compiler and its version, TensorFlow), two processes building at
 once, a read-only cache, a failed build's log, a prebuilt library named by
-$LEAKGAN_TF_NATIVE_LIB (a first build outside traced steps: test_pooled_conv.py)."""
+$LEAKGAN_TF_NATIVE_LIB, a first build outside traced steps (falling back without a
+compiler: test_pooled_conv.py)."""
 import os
 import shutil
 import stat
@@ -66,32 +67,45 @@ def build_ops(environ):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+D_STEP = textwrap.dedent("""
+    import tensorflow as tf
+    from leakgan_tf.leakgan import LeakGAN
+    from leakgan_tf.kernels import native
+    from tests.helpers import tiny_config
+    gan = LeakGAN(tiny_config())
+    loss, _ = gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))
+    print(float(loss), native.max_pooled_conv_grad() is not None)
+""")
+
+
+def d_step(environ):
+    """A fresh process (the op is loaded once per process) that builds LeakGAN and runs one tiny D step."""
+    return subprocess.Popen([sys.executable, "-c", D_STEP], cwd=REPO, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **environ},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 @needs_compiler
-def test_two_processes_build_at_once_then_a_run_loads_the_prebuilt_library(tmp_path):
+def test_a_fresh_cache_is_built_once_by_two_processes_at_once_then_loaded_and_a_prebuilt_library_too(tmp_path):
+    """A training process (the first build runs when LeakGAN is built, not inside a
+    traced step: AutoGraph warned about the compiler's subprocess there) and
+    `python -m leakgan_tf.build_ops` start at once on a fresh cache: one builds (one
+    `compiling` note), the other waits for its lock and loads the same library. Then
+    runs load it from the cache or by $LEAKGAN_TF_NATIVE_LIB without a build or a note."""
     environ = {native.CACHE: str(tmp_path / "cache")}
-    first, second = build_ops(environ), build_ops(environ)
-    outs = [p.communicate(timeout=600) for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0], outs
-    paths = {out.strip() for out, _ in outs}
-    assert len(paths) == 1, outs
-    path = paths.pop()
+    train, build = d_step(environ), build_ops(environ)
+    (train_out, train_err), (path, build_err) = [p.communicate(timeout=600) for p in (train, build)]
+    assert (train.returncode, build.returncode) == (0, 0), (train_err, build_err)
+    assert train_out.split()[-1] == "True" and "AutoGraph" not in train_err, train_err
+    notes = [line for line in (train_err + build_err).splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "compiling" in notes[0], notes
+    path = path.strip()
     assert [p.name for p in (tmp_path / "cache").glob("*.so")] == [os.path.basename(path)]
-    assert not list((tmp_path / "cache").glob("*.partial"))
-    # A fresh run with that library named: no build, no AutoGraph warning, the ops in use
-    script = textwrap.dedent("""
-        import tensorflow as tf
-        from leakgan_tf.leakgan import LeakGAN
-        from leakgan_tf.kernels import native
-        from tests.helpers import tiny_config
-        gan = LeakGAN(tiny_config())
-        gan.discriminator_step(tf.zeros([4, 8], tf.int32), tf.constant([1, 0, 1, 0]))
-        print(native.max_pooled_conv_grad() is not None)
-    """)
+    assert not [*(tmp_path / "cache").glob("*partial"), *(tmp_path / "cache").glob(".*partial")]
     for extra in ({native.PREBUILT: path, native.CACHE: str(tmp_path / "elsewhere")}, environ):
-        done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **extra})
-        assert done.returncode == 0 and done.stdout.split()[-1] == "True", done.stderr
-        assert "note:" not in done.stderr and "AutoGraph" not in done.stderr, done.stderr
+        out, err = (run := d_step(extra)).communicate(timeout=600)
+        assert run.returncode == 0 and out.split()[-1] == "True", err
+        assert "note:" not in err and "AutoGraph" not in err, err
     assert not (tmp_path / "elsewhere").exists()
 
 

@@ -177,6 +177,7 @@ def test_a_short_last_chunk_draws_the_rows_of_a_full_one():
     assert (full._sample.experimental_get_tracing_count(), short._sample.experimental_get_tracing_count()) == (1, 2)
 
 
+@needs_compiler
 def test_compiled_sampling_uses_the_op():
     """LeakGAN's sampling step draws with the native op (inside its while loops)."""
     gan = LeakGAN(tiny_config())

@@ -103,8 +103,8 @@ def build_log(output: Path) -> Path:
 
 
 def build(output: Path, cxx: str) -> None:
-    """Compiles SOURCES to `output` under a lock (`output`.lock): a process that waited
-    for another's build finds the library and returns. The compiler writes a unique
+    """Compiles SOURCES to `output` under a lock (`output`.lock), after a `note:` line on
+    stderr: a process that waited for another's build finds the library and returns. The compiler writes a unique
     temporary file (safe for several hosts sharing one cache), renamed into place when
     complete; its whole output goes to build_log(output), which a BuildError names."""
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +112,9 @@ def build(output: Path, cxx: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if output.exists():
             return
+        # announced by the process that compiles (one that waited for it says nothing)
+        print(f"note: compiling leakgan_tf's native ops once for this TensorFlow: {output}", file=sys.stderr,
+              flush=True)
         fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
         os.close(fd)
         partial = Path(partial)
@@ -134,7 +137,7 @@ class NoCompilerError(BuildError):
 
 
 def ensure_built(environ: Mapping[str, str] = os.environ) -> Path:
-    """Builds the library into the cache unless it is there (with a `note:` line on
+    """Builds the library into the cache unless it is there (build: a `note:` line on
     stderr first); returns its path (also `python -m leakgan_tf.build_ops`). Raises
     NoCompilerError, BuildError or OSError (e.g. a read-only cache)."""
     cxx = compiler(environ)
@@ -142,8 +145,6 @@ def ensure_built(environ: Mapping[str, str] = os.environ) -> Path:
     if not path.exists():
         if shutil.which(cxx) is None:
             raise NoCompilerError(f"no C++ compiler `{cxx}` (set CXX)")
-        print(f"note: compiling leakgan_tf's native ops once for this TensorFlow: {path}", file=sys.stderr,
-              flush=True)
         build(path, cxx)
     return path
 
@@ -152,7 +153,8 @@ def _load(environ: Mapping[str, str]):
     """(the loaded library, None), or (None, why not; None when the user or the machine said so)."""
     if environ.get(SWITCH, "1") == "0":
         return None, None
-    if tf.config.list_logical_devices("GPU"):
+    from leakgan_tf.kernels import visible_gpus  # (a simulated GPU too: LEAKGAN_TF_SIMULATE_GPU)
+    if visible_gpus(environ):
         return None, None  # CPU kernels only: GPU runs keep TensorFlow's ops
     if environ.get(PREBUILT):
         path = Path(environ[PREBUILT])
@@ -173,6 +175,7 @@ def _load(environ: Mapping[str, str]):
     return library, None
 
 
+@tf.autograph.experimental.do_not_convert  # a first build may run inside a trace (the oracle's draws)
 def _library(environ: Mapping[str, str]):
     """The loaded library or None (then a one-line note says why, once per process).
     SWITCH=0 in environ answers None even after another caller loaded it."""
