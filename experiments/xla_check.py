@@ -7,7 +7,8 @@ device-independent, sampling.uniforms, so rows differ only where a draw falls wi
 rounding of a boundary), a D step with dropout, a D round's epochs, a pretrain step and
 an adversarial step (tokens, losses, rewards), comparing outputs and every weight after
 each. Writes JSON: per check the largest relative deviation (|a − b| / max(|b|, floor))
-against the tolerance tests/test_backends.py holds the tiny model to.
+against the tolerance tests/test_backends.py holds the tiny model to (for weights: the
+share of elements beyond it, see OUTLIERS).
 
   python experiments/xla_check.py [--preset synthetic20] [--rows 256] [--out experiments/results/xla_check.json]
 
@@ -29,21 +30,28 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# Tolerances (relative, with an absolute floor): none for the initial weights, losses after one step, weights after
-# the D and MLE steps, weights after the adversarial step (Adam divides by √v, which
-# amplifies the rounding of gradients near zero), and the share of identical rows.
+# Tolerances (relative, with an absolute floor): none for the initial weights, losses after one step,
+# weights after the D and MLE steps, weights after the adversarial step, and the share of identical
+# rows. Adam's first steps move each weight by about ±lr whatever its gradient's size, so a gradient
+# near zero whose summation order differs can move its weight otherwise: the weight checks pass when
+# at most OUTLIERS of the elements exceed the tolerance (none in the tiny model's few thousand
+# elements), and report the largest deviation beside it.
 TOLERANCE = dict(initial=0.0, loss=1e-4, weights=1e-4, adversarial_weights=1e-3, rows_identical=0.95)
 FLOOR = dict(loss=1e-6, weights=1e-5, adversarial_weights=1e-5)
+OUTLIERS = 1e-4
+
+
+def relative(a, b, floor):
+    """|a − b| / max(|b|, floor) of every element of the arrays in a and b, flat float64."""
+    parts = [np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).ravel()
+             / np.maximum(np.abs(np.asarray(y, np.float64)).ravel(), floor) for x, y in zip(a, b, strict=True)]
+    return np.concatenate(parts) if parts else np.zeros([0])
 
 
 def deviation(a, b, floor):
-    """max |a − b| / max(|b|, floor) over every element of the arrays in a and b."""
-    worst = 0.0
-    for x, y in zip(a, b, strict=True):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        if x.size:
-            worst = max(worst, float(np.max(np.abs(x - y) / np.maximum(np.abs(y), floor))))
-    return worst
+    """The largest relative deviation of the elements of a from b."""
+    r = relative(a, b, floor)
+    return float(r.max()) if r.size else 0.0
 
 
 def check(cfg, rows: int = 256) -> dict:
@@ -67,6 +75,12 @@ def check(cfg, rows: int = 256) -> dict:
         limit = TOLERANCE[kind]
         report[name] = dict(value=value, tolerance=limit, ok=value <= limit if larger_is_worse else value >= limit)
 
+    def record_weights(name, kind):
+        r = relative(weights(xla), weights(plain), FLOOR[kind])
+        beyond = float(np.mean(r > TOLERANCE[kind]))
+        report[name] = dict(value=float(r.max()), tolerance=TOLERANCE[kind], share_beyond=beyond,
+                            elements=int(r.size), ok=beyond <= OUTLIERS)
+
     record("initial_weights", deviation(weights(xla), weights(plain), 1e-30), "initial")
     a, b = xla.generate(rows, 1.5), plain.generate(rows, 1.5)
     record("generate_rows_identical", float((a == b).all(1).mean()), "rows_identical", larger_is_worse=False)
@@ -79,10 +93,10 @@ def check(cfg, rows: int = 256) -> dict:
     epochs = [gan.discriminator_epochs(tf.reshape(tokens, [2, B, -1]), tf.reshape(labels, [2, B]), 2)
               for gan in gans]
     record("d_epochs_losses", deviation([epochs[0]], [epochs[1]], FLOOR["loss"]), "loss")
-    record("d_weights", deviation(weights(xla), weights(plain), FLOOR["weights"]), "weights")
+    record_weights("d_weights", "weights")
     pre = [[t.numpy() for t in gan.pretrain_step(tf.constant(a[:B]))] for gan in gans]
     record("pretrain_losses", deviation(pre[0], pre[1], FLOOR["loss"]), "loss")
-    record("pretrain_weights", deviation(weights(xla), weights(plain), FLOOR["weights"]), "weights")
+    record_weights("pretrain_weights", "weights")
     seed = tf.constant([3, 4], tf.int64)
     out = [gan.adversarial_step(seed) for gan in gans]
     record("adversarial_tokens_identical", float((out[0]["tokens"].numpy() == out[1]["tokens"].numpy()).all(1).mean()),
@@ -90,9 +104,8 @@ def check(cfg, rows: int = 256) -> dict:
     record("adversarial_losses_rewards",
            deviation([out[0][k].numpy() for k in ("goal_loss", "worker_loss", "rewards")],
                      [out[1][k].numpy() for k in ("goal_loss", "worker_loss", "rewards")], FLOOR["loss"]), "loss")
-    record("adversarial_weights", deviation(weights(xla), weights(plain), FLOOR["adversarial_weights"]),
-           "adversarial_weights")
-    return dict(checks=report, ok=all(r["ok"] for r in report.values()))
+    record_weights("adversarial_weights", "adversarial_weights")
+    return dict(checks=report, ok=all(r["ok"] for r in report.values()), outliers_allowed=OUTLIERS)
 
 
 def main(argv=None):
@@ -119,7 +132,9 @@ def main(argv=None):
                   avx512="avx512f" in pathlib.Path("/proc/cpuinfo").read_text() if os.path.exists("/proc/cpuinfo")
                   else None, date=time.strftime("%Y-%m-%d"))
     for name, r in result["checks"].items():
-        print(f"{name:30s} {r['value']:.3g} (tolerance {r['tolerance']:g}) {'ok' if r['ok'] else 'FAILED'}")
+        beyond = f", {r['share_beyond']:.2g} of {r['elements']:,} elements beyond (at most {OUTLIERS:g})" \
+            if "share_beyond" in r else ""
+        print(f"{name:30s} {r['value']:.3g} (tolerance {r['tolerance']:g}{beyond}) {'ok' if r['ok'] else 'FAILED'}")
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")

@@ -91,6 +91,7 @@ def test_every_phase_under_xla_computes_what_its_plain_graph_computes(monkeypatc
     cfg = tiny_config(seed=5)
     result = xla_check.check(cfg, rows=4 * cfg.batch_size)
     assert result["ok"], result["checks"]
+    assert all(r.get("share_beyond", 0) == 0 for r in result["checks"].values()), result["checks"]  # no outlier
     assert set(result["checks"]) >= {"initial_weights", "generate_rows_identical", "d_step_loss", "d_epochs_losses",
                                      "pretrain_losses", "adversarial_tokens_identical", "adversarial_weights"}
 
