@@ -179,6 +179,23 @@ def run_main(logdir, length, flags, log, flagfile=None):
     return time.time() - t0
 
 
+def quiet_retracing_hints():
+    """Every in-process evaluation builds its own oracle and model, whose first traces
+    TensorFlow counts as retracing of the same Python functions and, from the fifth,
+    warns about ("triggered tf.function retracing"): expected here, noise in the log."""
+    import logging
+
+    import tensorflow as tf
+
+    class NoRetracingHint(logging.Filter):
+        def filter(self, record):
+            return "triggered tf.function retracing" not in record.getMessage()
+
+    logger = tf.get_logger()
+    if not any(isinstance(f, NoRetracingHint) or type(f).__name__ == "NoRetracingHint" for f in logger.filters):
+        logger.addFilter(NoRetracingHint())
+
+
 def evaluate(logdir, out, generated_num, betas=()):
     """leakgan_tf.evaluate on the run's latest checkpoint with generated_num samples
     (and a β sweep when betas are given), cached in out: kept while it names that
@@ -198,6 +215,7 @@ def evaluate(logdir, out, generated_num, betas=()):
     # --logdir=LOGDIR --generated_num=N [--betas=...] --out=OUT` would.
     from leakgan_tf import data
     from leakgan_tf.evaluation import evaluate_run
+    quiet_retracing_hints()
     print(f"$ python -m leakgan_tf.evaluate --logdir={logdir} --generated_num={generated_num} --out={out}"
           + (f" --betas={','.join(map(str, betas))}" if betas else ""), flush=True)
     from leakgan_tf.errors import UserError
