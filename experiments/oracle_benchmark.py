@@ -61,6 +61,7 @@ docs/results.md (the report of a run worth keeping).
 """
 import argparse
 import json
+import logging
 import os
 import pathlib
 import subprocess
@@ -179,20 +180,20 @@ def run_main(logdir, length, flags, log, flagfile=None):
     return time.time() - t0
 
 
+class NoRetracingHint(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" hint. Every in-process evaluation
+    builds its own oracle and model, whose first traces TensorFlow counts as retracing of the
+    same Python functions and, from the fifth, warns about: expected here, noise in the log."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def quiet_retracing_hints():
-    """Every in-process evaluation builds its own oracle and model, whose first traces
-    TensorFlow counts as retracing of the same Python functions and, from the fifth,
-    warns about ("triggered tf.function retracing"): expected here, noise in the log."""
-    import logging
-
+    """Adds NoRetracingHint to TensorFlow's logger (once)."""
     import tensorflow as tf
-
-    class NoRetracingHint(logging.Filter):
-        def filter(self, record):
-            return "triggered tf.function retracing" not in record.getMessage()
-
     logger = tf.get_logger()
-    if not any(isinstance(f, NoRetracingHint) or type(f).__name__ == "NoRetracingHint" for f in logger.filters):
+    if not any(isinstance(f, NoRetracingHint) for f in logger.filters):
         logger.addFilter(NoRetracingHint())
 
 

@@ -209,10 +209,11 @@ def test_in_process_evaluations_leave_no_retracing_hint():
         ob = report_module()
         ob.quiet_retracing_hints()
         ob.quiet_retracing_hints()  # once only
+        assert sum(isinstance(f, ob.NoRetracingHint) for f in logger.filters) == 1
         records.clear()
         retrace()
         logger.warning("another warning")
         assert [r.getMessage() for r in records] == ["another warning"]
     finally:
         logger.removeHandler(handler)
-        logger.filters = [f for f in logger.filters if type(f).__name__ != "NoRetracingHint"]
+        logger.filters = [f for f in logger.filters if not isinstance(f, report_module().NoRetracingHint)]
