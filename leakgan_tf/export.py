@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from leakgan_tf import text
 from leakgan_tf.errors import UserError
+from leakgan_tf.kernels import compiled
 
 if TYPE_CHECKING:
     from leakgan_tf.leakgan import LeakGAN
@@ -48,7 +49,7 @@ class ExportedGenerator(tf.Module):
         self._chunk, self._seq_len = gan.cfg.sample_batch, gan.cfg.seq_len
         self.vocab = tf.constant(vocab.tokens if vocab is not None else [], tf.string)
         self._has_vocab = vocab is not None
-        self.generate = tf.function(self._generate)
+        self.generate = compiled(self._generate)
 
     def _generate(self, num: tf.Tensor, beta: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = self._generator.sample_seeded(num, [beta] * self._seq_len, seed, self._chunk)

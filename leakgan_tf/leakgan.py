@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from leakgan_tf import kernels, losses, rewards
 from leakgan_tf.errors import UserError
-from leakgan_tf.kernels import cpu_ops
+from leakgan_tf.kernels import compiled, cpu_ops
 from leakgan_tf.models import Discriminator, Manager, Worker
 from leakgan_tf.models.generator import Generator
 from leakgan_tf.models.leaked import IncrementalPrefixFeatures, PlainPrefixFeatures
@@ -125,21 +125,22 @@ class LeakGAN:
         updates run around it (a cross-replica op cannot run inside XLA)."""
         compiles, one = self.backend.compiles, self.replicas == 1
         xla = lambda phase: compiles(phase) and one  # noqa: E731
-        per_replica = lambda phase, fn: tf.function(fn, jit_compile=True) if compiles(phase) and not one else fn  # noqa: E731
+        per_replica = lambda phase, fn: compiled(fn, jit_compile=True) if compiles(phase) and not one else fn  # noqa: E731
         self._sample_rows = per_replica("sampling", self.generator.sample)
         self._pretrain_gradients = per_replica("pretrain", self._pretrain_gradients_fn)
         self._discriminator_gradients = per_replica("discriminator", self._discriminator_gradients_fn)
         self._rollout_sums = per_replica("adversarial", self._rollout_sums_fn)
         self._adversarial_gradients = per_replica("adversarial", self._adversarial_gradients_fn)
-        self._sample = tf.function(self._sample_fn, jit_compile=xla("sampling"))
+        self._sample = compiled(self._sample_fn, jit_compile=xla("sampling"))
         self._sample_seeded = None  # built on first use (leakgan_tf.sample)
-        self._discriminator_step = tf.function(self._discriminator_step_fn, jit_compile=xla("discriminator"))
-        self._discriminator_epochs = tf.function(self._discriminator_epochs_fn, jit_compile=xla("discriminator"))
-        self.pretrain_step = tf.function(self._pretrain_step_fn, jit_compile=xla("pretrain"))
-        self._adversarial_step = tf.function(self._adversarial_step_fn, jit_compile=xla("adversarial"))
-        self.prob_real = tf.function(self.discriminator.prob_real)  # P(real) [N] of tokens [N, T], compiled
-        self._nll_batch = tf.function(lambda x, beta: -tf.reduce_mean(self.generator.teacher_forced(x, beta=beta)
-                                                                       .log_probs))
+        self._discriminator_step = compiled(self._discriminator_step_fn, jit_compile=xla("discriminator"))
+        self._discriminator_epochs = compiled(self._discriminator_epochs_fn, jit_compile=xla("discriminator"))
+        self.pretrain_step = compiled(self._pretrain_step_fn, jit_compile=xla("pretrain"))
+        self._adversarial_step = compiled(self._adversarial_step_fn, jit_compile=xla("adversarial"))
+        self.prob_real = compiled(self.discriminator.prob_real)  # P(real) [N] of tokens [N, T], compiled
+        self._nll_batch = compiled(lambda x, beta: -tf.reduce_mean(self.generator.teacher_forced(x, beta=beta)
+                                                                    .log_probs))
+        self._log_prob_sums = compiled(self._log_prob_sums_fn)
 
     def _variables(self, optimizer_name):
         if optimizer_name == "discriminator":
@@ -285,12 +286,14 @@ class LeakGAN:
 
     def _discriminator_epochs_fn(self, tokens, labels, seed, epochs):
         steps = tf.shape(tokens)[0]
-        losses = tf.TensorArray(tf.float32, size=epochs * steps)
-        for i in tf.range(epochs * steps):
-            # One step at a time: each reads the weights the previous one wrote.
-            tf.autograph.experimental.set_loop_options(parallel_iterations=1)
+
+        def step(i, losses):
             loss, _ = self._discriminator_step_fn(tokens[i % steps], labels[i % steps], fold_in(seed, i))
-            losses = losses.write(i, loss)
+            return i + 1, losses.write(i, loss)
+        # One step at a time (parallel_iterations=1): each reads the weights the previous one wrote.
+        _, losses = tf.while_loop(lambda i, _: i < epochs * steps, step,
+                                  (tf.constant(0), tf.TensorArray(tf.float32, size=epochs * steps)),
+                                  parallel_iterations=1)
         return losses.stack()
 
     def _pretrain_gradients_fn(self, tokens, offset):
@@ -404,8 +407,7 @@ class LeakGAN:
         sums = [self._log_prob_sums(tf.constant(padded[i:i + b]), beta).numpy() for i in range(0, len(padded), b)]
         return np.concatenate(sums or [np.zeros([0], np.float32)])[:n].astype(np.float64)
 
-    @tf.function
-    def _log_prob_sums(self, tokens, beta):
+    def _log_prob_sums_fn(self, tokens, beta):
         """Σ_t teacher-forced log-probs at β, float32 [B], of tokens [B, T]."""
         return tf.reduce_sum(self.generator.teacher_forced(tokens, beta=beta).log_probs, axis=1)
 
@@ -453,7 +455,7 @@ class LeakGAN:
         SavedModel's generate(num, beta, seed) returns (Generator.sample_seeded,
         chunks of sample_batch rows)."""
         if self._sample_seeded is None:
-            self._sample_seeded = tf.function(
+            self._sample_seeded = compiled(
                 lambda n, b, s: self.generator.sample_seeded(n, [b] * self.cfg.seq_len, s, self.cfg.sample_batch))
         return self._sample_seeded(tf.constant(num, tf.int32), tf.constant(beta, tf.float32),
                                    tf.constant(seed, tf.int64)).numpy()

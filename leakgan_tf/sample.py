@@ -68,8 +68,10 @@ def chunks(gan, beta: float, seed: int, num: int):
     [≤ sample_batch, T]) at a time: chunk i is drawn with the stateless seed
     (seed, i) as there, so any num is drawn in the memory of one chunk."""
     import tensorflow as tf
+
+    from leakgan_tf.kernels import compiled
     size, seq_len = gan.cfg.sample_batch, gan.cfg.seq_len
-    draw = tf.function(lambda b, s, i: gan.generator.sample(size, [b] * seq_len, tf.stack([s, i]), portable=True))
+    draw = compiled(lambda b, s, i: gan.generator.sample(size, [b] * seq_len, tf.stack([s, i]), portable=True))
     beta, seed = tf.constant(beta, tf.float32), tf.constant(seed, tf.int64)
     for i, start in enumerate(range(0, num, size)):
         yield draw(beta, seed, tf.constant(i, tf.int64)).numpy()[:num - start]

@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from leakgan_tf import rewards
+from leakgan_tf.kernels import compiled
 from leakgan_tf.leakgan import LeakGAN, num_params
 from leakgan_tf.models import Discriminator
 from leakgan_tf.models.sampling import fold_in
@@ -108,11 +109,11 @@ class SeqGAN(LeakGAN):
         for name, opt in self.optimizers.items():
             opt.build(self._variables(name))
         self._compile_steps()  # LeakGAN's: sampling, the D steps, pretrain, adversarial, prob_real, nll
-        self.rollout_rewards = tf.function(self._rollout_rewards_fn, jit_compile=xla("adversarial"))
-        self.policy_gradient_step = tf.function(self._policy_gradient_step_fn, jit_compile=xla("adversarial"))
-        self._log_prob_rows = tf.function(lambda x, beta: tf.reduce_sum(
+        self.rollout_rewards = compiled(self._rollout_rewards_fn, jit_compile=xla("adversarial"))
+        self.policy_gradient_step = compiled(self._policy_gradient_step_fn, jit_compile=xla("adversarial"))
+        self._log_prob_rows = compiled(lambda x, beta: tf.reduce_sum(
             self.generator.teacher_forced(x, beta=beta).log_probs, axis=1))
-        self._update_rollout = tf.function(self._update_rollout_fn)
+        self._update_rollout = compiled(self._update_rollout_fn)
 
     def _variables(self, optimizer_name):
         if optimizer_name == "discriminator":

@@ -112,7 +112,7 @@ class OracleLSTM(keras.Model):
             x = proj[:, t]
         return tf.stack(states, 1)
 
-    @tf.function
+    @tf.function(autograph=False)  # plain Python loops, unrolled at trace time
     def _logits(self, tokens):
         return tf.einsum("bth,hv->btv", self._states(tokens), self.Wo) + self.bo
 
@@ -120,7 +120,7 @@ class OracleLSTM(keras.Model):
         """Teacher-forced logits [B, T, V] for int tokens [B, T]."""
         return self._logits(tf.convert_to_tensor(tokens, tf.int32))
 
-    @tf.function
+    @tf.function(autograph=False)  # plain Python loops, unrolled at trace time
     def _nll_sums(self, tokens):
         """Σ_t −log p(x_t | x_<t) per row, float32 [B]."""
         states = self._states(tokens)
@@ -131,7 +131,7 @@ class OracleLSTM(keras.Model):
             total += tf.reduce_logsumexp(logits, 1) - tf.gather(logits, tokens[:, t], batch_dims=1)
         return total
 
-    @tf.function
+    @tf.function(autograph=False)  # plain Python loops, unrolled at trace time
     def _sample(self, seed, batch, length, draw=None):
         """int32 [batch, length] sampled at temperature 1 (spec §8: multinomial over
         softmax(logits)); step t uses seed fold_in(seed, t). draw: see generate."""

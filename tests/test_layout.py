@@ -82,3 +82,34 @@ def test_tensorflow_free_modules_do_not_import_it_at_top_level(module):
     path = REPO_ROOT / pathlib.Path(*module.split(".")).with_suffix(".py")
     top = imports(path.read_text(), set(), top_level_only=True)
     assert not {t for t in top if t.split(".")[0] in ("tensorflow", "keras")}, top
+
+
+def tf_functions_with_autograph(source):
+    """Line numbers of the tf.function calls and decorators in source that leave AutoGraph on."""
+    def is_tf_function(node):
+        return isinstance(node, ast.Attribute) and node.attr == "function" and \
+            isinstance(node.value, ast.Name) and node.value.id == "tf"
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and is_tf_function(node.func):
+            off = any(k.arg == "autograph" and isinstance(k.value, ast.Constant) and k.value.value is False
+                      for k in node.keywords)
+            lines += [] if off else [node.lineno]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines += [d.lineno for d in node.decorator_list if is_tf_function(d)]  # a bare @tf.function
+    return sorted(lines)
+
+
+def test_the_autograph_checker_sees_calls_and_bare_decorators():
+    source = "f = tf.function(g)\nh = tf.function(g, autograph=False)\n@tf.function\ndef k(): pass\n" \
+             "@tf.function(autograph=False)\ndef m(): pass\n"
+    assert tf_functions_with_autograph(source) == [1, 3]
+
+
+def test_every_compiled_function_is_traced_without_autograph():
+    """The models' loops are tf.while_loops or Python loops unrolled at trace time, so
+    AutoGraph has nothing to convert; its conversion cost every process ~5 s of start-up
+    (leakgan_tf.kernels.compiled). A tf.function with AutoGraph on must not creep back."""
+    bad = [(str(p.relative_to(REPO_ROOT)), line) for d in PACKAGES for p in (REPO_ROOT / d).rglob("*.py")
+           for line in tf_functions_with_autograph(p.read_text())]
+    assert bad == [], f"use leakgan_tf.kernels.compiled (or autograph=False): {bad}"

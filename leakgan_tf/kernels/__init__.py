@@ -39,6 +39,16 @@ FEATURE_PHASES = {"plain": ("discriminator", "adversarial", "sampling", "pretrai
                   "incremental": ("discriminator", "adversarial")}
 
 
+def compiled(fn, jit_compile: bool = False):
+    """fn as a tf.function (under XLA with jit_compile), traced without AutoGraph.
+
+    The models write their loops as TensorFlow control flow (tf.while_loop over the
+    position) or as Python loops unrolled at trace time (T and K are static), so
+    AutoGraph's source conversion has nothing to convert; it cost every process about
+    5 s of start-up, a third of a tiny run (docs/performance.md, "Start-up")."""
+    return tf.function(fn, jit_compile=jit_compile, autograph=False)
+
+
 def visible_gpus(environ: Mapping[str, str] = os.environ) -> list[str]:
     """Names of the GPUs TensorFlow sees (one simulated one with LEAKGAN_TF_SIMULATE_GPU=1)."""
     if environ.get(SIMULATE_GPU) == "1":
