@@ -1,10 +1,15 @@
 """experiments/bench_ab.py's bookkeeping (no timing): arms parsed or refused with
-the fix, and medians taken per phase over rounds."""
+the fix, and medians taken per phase over rounds; experiments/bench_startup.py's
+whole training processes at tiny sizes."""
 import argparse
+import json
+import subprocess
+import sys
 
 import pytest
 
-from tests.helpers import load_experiment
+from tests.conftest import REPO_ROOT
+from tests.helpers import load_experiment, tiny_flags
 
 bench_ab = load_experiment("bench_ab")
 
@@ -41,3 +46,22 @@ def test_an_arm_on_a_snapshot_runs_the_snapshots_bench_speed(tmp_path):
     assert bench_ab.script({"PYTHONPATH": str(tmp_path)}) == tmp_path / "experiments" / "bench_speed.py"
     assert bench_ab.script({"PYTHONPATH": str(tmp_path / "nothing")}) == bench_ab.HERE / "bench_speed.py"
     assert bench_ab.script({"LEAKGAN_TF_NATIVE_OPS": "0"}) == bench_ab.HERE / "bench_speed.py"
+
+
+def test_startup_bench_times_whole_training_processes_per_arm_and_names_a_failed_run(tmp_path):
+    flagfile = tmp_path / "tiny.cfg"
+    flagfile.write_text(tiny_flags(adversarial_iterations=1))
+    out = tmp_path / "startup.json"
+    bench = [sys.executable, str(REPO_ROOT / "experiments" / "bench_startup.py"), "--rounds=1", f"--out={out}"]
+    done = subprocess.run([*bench, "--arm=here:", "--", f"--flagfile={flagfile}"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    (run,) = report["arms"]["here"]
+    # the child's own CPU seconds (TensorFlow's import alone takes more than one)
+    assert abs(run["cpu"] - run["user"] - run["sys"]) < 0.02
+    assert 1.0 < run["cpu"] and 1.0 < run["wall"]
+    assert report["medians"]["here"] == {"wall": run["wall"], "cpu": run["cpu"]}
+    failed = subprocess.run([*bench, "--arm=here:", "--", f"--flagfile={flagfile}", "--seq_len=0"],
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0 and "error: the run of arm {} failed" in failed.stderr, failed.stderr[-2000:]
