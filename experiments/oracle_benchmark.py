@@ -455,8 +455,8 @@ def plot(report, path):
             if metric in final:
                 ax.axhline(final[metric], color="gray", linestyle=style, label=label_of(name, {}))
         if metric == "nll_oracle":
-            for (name, log), style in zip(repo_logs(report["reference"]), ("-", ":")):
-                ax.plot(list(log), list(log.values()), color="black", alpha=0.5, linestyle=style, label=name)
+            for name, steps, values, style in reference_lines(report["reference"]):
+                ax.plot(steps, values, color="black", alpha=0.5, linestyle=style, label=name)
         ax.set_title(f"length {report['length']}: {title}")
         ax.set_xlabel("adversarial iteration")
         ax.legend()
@@ -466,6 +466,14 @@ def plot(report, path):
         fig.savefig(f, dpi=90, format="png")
     plt.close(fig)
     return path
+
+
+def reference_lines(reference):
+    """[(label, iterations, NLL-oracle values, line style)]: every repository log of a
+    length, each in its own style, as the trajectory plot draws them."""
+    styles = ("-", ":", "-.", "--")
+    return [(name, list(log), list(log.values()), styles[i % len(styles)])
+            for i, (name, log) in enumerate(repo_logs(reference))]
 
 
 def repo_logs(reference):

@@ -217,3 +217,13 @@ def test_in_process_evaluations_leave_no_retracing_hint():
     finally:
         logger.removeHandler(handler)
         logger.filters = [f for f in logger.filters if not isinstance(f, report_module().NoRetracingHint)]
+
+
+def test_the_trajectory_plot_draws_every_repository_log_in_its_own_style():
+    ob = report_module()
+    lines = ob.reference_lines(ob.REFERENCE[20])
+    assert [name for name, *_ in lines] == ["repo log", "repo log.txt", "repo log2.txt"]  # log1.txt, log.txt, log2.txt
+    assert len({style for *_, style in lines}) == 3
+    name, steps, values, _ = lines[2]
+    assert steps[:3] == [0, 5, 10] and values[:3] == [8.410, 8.377, 8.265] and steps[-1] == 100
+    assert [name for name, *_ in ob.reference_lines(ob.REFERENCE[40])] == ["repo log", "repo experiment-log40.txt"]
