@@ -27,9 +27,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_ab import parse_arm  # noqa: E402
 
-ONE_UNIT = ["--flagfile=experiments/quick.cfg", "--pretrain_blocks=1", "--pretrain_d_rounds=1", "--d_epochs=1",
-            "--pretrain_g_epochs=1", "--pretrain_eval_epochs=0", "--adversarial_iterations=1", "--adv_d_rounds=1",
-            "--eval_every=1", "--checkpoint_every=1", "--keep_checkpoints=1"]
+ONE_UNIT = ["--flagfile=experiments/quick.cfg", "--generated_num=256", "--pretrain_blocks=1", "--pretrain_d_rounds=1",
+            "--d_epochs=1", "--pretrain_g_epochs=1", "--pretrain_eval_epochs=0", "--adversarial_iterations=1",
+            "--adv_d_rounds=1", "--eval_every=1", "--checkpoint_every=1", "--keep_checkpoints=1"]
 
 
 def run_once(env, flags, logdir):
@@ -80,7 +80,7 @@ def main():
                   machine=dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                                avx512="avx512f" in cpu_flags, load_average=os.getloadavg()),
                   settings={name: env for name, env in args.arm}, arms=arms,
-                  medians={name: {key: statistics.median(r[key] for r in rounds) for key in ("wall", "cpu")}
+                  medians={name: {key: round(statistics.median(r[key] for r in rounds), 2) for key in ("wall", "cpu")}
                            for name, rounds in arms.items()})
     path = pathlib.Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
