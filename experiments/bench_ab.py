@@ -60,42 +60,59 @@ def medians(rounds):
             for group, name in sorted(keys)}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arms(doc, passed):
+    """(parser, args, the arguments after `--`) of an A/B benchmark's command line:
+    --arm (repeated), --rounds, --out, then `--` and what each run is given (`passed`)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--arm", action="append", type=parse_arm, required=True,
-                        help="name:VAR=value[,VAR=value] (at least two)")
+                        help="name:VAR=value[,VAR=value] (PYTHONPATH=DIR: the code in DIR)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", required=True)
-    parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="-- then bench_speed.py's arguments")
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=f"-- then {passed}")
     args = parser.parse_args()
-    bench_args = args.bench_args[1:] if args.bench_args[:1] == ["--"] else args.bench_args
+    return parser, args, args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+
+
+def alternating(arms, rounds):
+    """(round, name, settings) of every run: the arms in turn within each round."""
+    for round_ in range(1, rounds + 1):
+        for name, env in arms:
+            print(f"round {round_}, {name} ({env}) ...", flush=True)
+            yield round_, name, env
+
+
+def write_report(report, out):
+    """Writes an A/B report (its "medians" per arm) as JSON, atomically, and prints the medians."""
+    path = pathlib.Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(report, indent=1) + "\n")
+    os.replace(partial, path)
+    for name, values in report["medians"].items():
+        print(name, values)
+    print(f"wrote {path}")
+
+
+def main():
+    parser, args, bench_args = parse_arms(__doc__, "bench_speed.py's arguments")
     if len(args.arm) < 2 or args.rounds < 1:
         parser.error("give at least two --arm and --rounds >= 1")
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
     arms = {name: [] for name, _ in args.arm}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_ in range(1, args.rounds + 1):
-            for name, env in args.arm:
-                out = pathlib.Path(tmp) / f"{name}_{round_}.json"
-                print(f"round {round_}, {name} ({env}) ...", flush=True)
-                subprocess.run([sys.executable, str(script(env)), *bench_args, "--out", str(out)],
-                               env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
-                arms[name].append(dict(round=round_, **summary(json.loads(out.read_text()))))
+        for round_, name, env in alternating(args.arm, args.rounds):
+            out = pathlib.Path(tmp) / f"{name}_{round_}.json"
+            subprocess.run([sys.executable, str(script(env)), *bench_args, "--out", str(out)],
+                           env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+            arms[name].append(dict(round=round_, **summary(json.loads(out.read_text()))))
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
                   command=" ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
                   protocol=f"{args.rounds} rounds, arms alternating within each round, each run a fresh "
                            "bench_speed.py process; medians over rounds",
                   settings={name: env for name, env in args.arm}, arms=arms,
                   medians={name: medians(rounds) for name, rounds in arms.items()})
-    path = pathlib.Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(report, indent=1))
-    os.replace(partial, path)
-    for name, values in report["medians"].items():
-        print(name, values)
-    print(f"wrote {path}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

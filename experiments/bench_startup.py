@@ -11,9 +11,7 @@ they alternate within each round, every run a fresh process.
 Arguments after `--` replace the default flags (the length-20 model of
 experiments/quick.cfg on that one-unit schedule), e.g. `-- --flagfile=my.cfg`.
 """
-import argparse
 import datetime
-import json
 import os
 import pathlib
 import platform
@@ -25,7 +23,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_ab import parse_arm  # noqa: E402
+from bench_ab import alternating, parse_arms, write_report  # noqa: E402
 
 ONE_UNIT = ["--flagfile=experiments/quick.cfg", "--generated_num=256", "--pretrain_blocks=1", "--pretrain_d_rounds=1",
             "--d_epochs=1", "--pretrain_g_epochs=1", "--pretrain_eval_epochs=0", "--adversarial_iterations=1",
@@ -47,14 +45,8 @@ def run_once(env, flags, logdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arm", action="append", type=parse_arm, required=True,
-                        help="name:VAR=value[,VAR=value] (at least one; PYTHONPATH=DIR runs the code in DIR)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then leakgan_tf.main's flags")
-    args = parser.parse_args()
-    flags = (args.flags[1:] if args.flags[:1] == ["--"] else args.flags) or ONE_UNIT
+    parser, args, flags = parse_arms(__doc__, "leakgan_tf.main's flags (default: the one-unit schedule)")
+    flags = flags or ONE_UNIT
     if args.rounds < 1:
         parser.error("give --rounds >= 1")
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
@@ -62,15 +54,13 @@ def main():
     import resource
     arms = {name: [] for name, _ in args.arm}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_ in range(1, args.rounds + 1):
-            for name, env in args.arm:
-                print(f"round {round_}, {name} ({env}) ...", flush=True)
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                wall = run_once(env, flags, pathlib.Path(tmp) / f"{name}_{round_}")
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                user, sys_ = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-                arms[name].append(dict(round=round_, wall=round(wall, 2), cpu=round(user + sys_, 2),
-                                       user=round(user, 2), sys=round(sys_, 2)))
+        for round_, name, env in alternating(args.arm, args.rounds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall = run_once(env, flags, pathlib.Path(tmp) / f"{name}_{round_}")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            user, sys_ = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+            arms[name].append(dict(round=round_, wall=round(wall, 2), cpu=round(user + sys_, 2),
+                                   user=round(user, 2), sys=round(sys_, 2)))
     cpu_flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")),
                      []) if os.path.exists("/proc/cpuinfo") else []
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -82,14 +72,7 @@ def main():
                   settings={name: env for name, env in args.arm}, arms=arms,
                   medians={name: {key: round(statistics.median(r[key] for r in rounds), 2) for key in ("wall", "cpu")}
                            for name, rounds in arms.items()})
-    path = pathlib.Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(report, indent=1) + "\n")
-    os.replace(partial, path)
-    for name, values in report["medians"].items():
-        print(name, values)
-    print(f"wrote {path}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":
