@@ -62,6 +62,9 @@ import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from machine import cpu_flags, cpu_model  # noqa: E402  (experiments/machine.py)
+
 PHASES = ("generation", "mle_epoch", "d_epoch", "adversarial_step", "adversarial_iteration")
 # The modules of `Synthetic Data/` that the length-20 experiment imports.
 ORIGINAL_MODULES = ("Main", "LeakGANModel", "Discriminator", "dataloader", "target_lstm", "target_lstm20")
@@ -305,26 +308,6 @@ def peak_rss_mb():
 def own_cpu_seconds():
     t = os.times()
     return t.user + t.system
-
-
-def cpu_model():
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def cpu_flags():
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 # ============================================================================ the two sides

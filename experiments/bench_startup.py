@@ -24,6 +24,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_ab import alternating, parse_arms, write_report  # noqa: E402
+from machine import cpu_flags  # noqa: E402
 
 ONE_UNIT = ["--flagfile=experiments/quick.cfg", "--generated_num=256", "--pretrain_blocks=1", "--pretrain_d_rounds=1",
             "--d_epochs=1", "--pretrain_g_epochs=1", "--pretrain_eval_epochs=0", "--adversarial_iterations=1",
@@ -61,14 +62,12 @@ def main():
             user, sys_ = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
             arms[name].append(dict(round=round_, wall=round(wall, 2), cpu=round(user + sys_, 2),
                                    user=round(user, 2), sys=round(sys_, 2)))
-    cpu_flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")),
-                     []) if os.path.exists("/proc/cpuinfo") else []
     report = dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
                   command=" ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
                   protocol=f"{args.rounds} rounds, arms alternating within each round, each run a fresh "
                            f"leakgan_tf.main process with flags {' '.join(flags)}; medians over rounds",
                   machine=dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
-                               avx512="avx512f" in cpu_flags, load_average=os.getloadavg()),
+                               avx512="avx512f" in cpu_flags(), load_average=os.getloadavg()),
                   settings={name: env for name, env in args.arm}, arms=arms,
                   medians={name: {key: round(statistics.median(r[key] for r in rounds), 2) for key in ("wall", "cpu")}
                            for name, rounds in arms.items()})

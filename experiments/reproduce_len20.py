@@ -78,8 +78,9 @@ def status(out):
 def report(out, path):
     """The protocol's position as JSON (committed at the end of a session)."""
     import platform
-    flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), []) \
-        if os.path.exists("/proc/cpuinfo") else []
+
+    from machine import cpu_flags  # experiments/machine.py (this script's folder is on sys.path)
+    flags = cpu_flags()
     targets = dict(STAGES)  # a seed's last stage sets its target
     rows = status(out)
 
