@@ -82,12 +82,22 @@ SEQGAN_FLAGFILES = {20: "experiments/seqgan_len20.cfg"}
 # repository's logs (spec §9.3, §10).
 REFERENCE = {
     20: dict(paper=dict(mle=9.038, leakgan=7.038, seqgan=8.736),
-             repo_log=dict(pretrain_end=8.347, adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162,
-                                                             25: 6.931, 30: 6.879, 35: 6.758, 40: 6.895, 45: 6.711,
-                                                             50: 6.842, 55: 6.899, 60: 6.940, 65: 7.041, 70: 7.020,
-                                                             75: 7.010, 80: 7.075, 85: 7.014, 90: 7.011}),
+             # NLL-oracle in pretraining by MLE epoch ((block - 1) * 8 + epoch in the block; the logs print
+             # epochs 0 and 5 of every block, "k.0" and "k.5"), as the logs print them.
+             repo_log=dict(pretrain_end=8.347,
+                           pretraining={0: 9.69433, 5: 9.03316, 8: 8.58167, 13: 8.21973, 16: 8.13603, 21: 8.15756,
+                                        24: 8.17478, 29: 8.16642, 32: 8.15797, 37: 8.2205, 40: 8.19299, 45: 8.23519,
+                                        48: 8.23879, 53: 8.28305, 56: 8.29373, 61: 8.31093, 64: 8.27784,
+                                        69: 8.30236, 72: 8.35919, 77: 8.34681},
+                           adversarial={0: 8.242, 5: 7.884, 10: 7.578, 15: 7.429, 20: 7.162, 25: 6.931, 30: 6.879,
+                                        35: 6.758, 40: 6.895, 45: 6.711, 50: 6.842, 55: 6.899, 60: 6.940, 65: 7.041,
+                                        70: 7.020, 75: 7.010, 80: 7.075, 85: 7.014, 90: 7.011}),
              # Synthetic Data/save/log.txt: a second length-20 run of the same code.
              repo_log_2=dict(label="repo log.txt", pretrain_end=8.340,
+                             pretraining={0: 9.65325, 5: 8.63906, 8: 8.20058, 13: 8.12725, 16: 7.96377, 21: 7.92729,
+                                          24: 7.9665, 29: 8.07936, 32: 8.15441, 37: 8.22372, 40: 8.23278,
+                                          45: 8.30288, 48: 8.28703, 53: 8.28449, 56: 8.25828, 61: 8.34314,
+                                          64: 8.36832, 69: 8.40438, 72: 8.38655, 77: 8.33983},
                              adversarial={0: 8.217, 5: 7.649, 10: 7.290, 15: 7.124, 20: 6.925, 25: 6.810, 30: 6.688,
                                           35: 6.526, 40: 6.453, 45: 6.448, 50: 6.536}),
              # Synthetic Data/save/log2.txt of the first commit (3bf2d03; later commits deleted it): a third

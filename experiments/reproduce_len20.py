@@ -58,6 +58,12 @@ def position(checkpoint):
             for name in ("blocks_done", "iterations_done") if key.startswith(name + "/")}
 
 
+def run_position(logdir):
+    """position() of a run's latest checkpoint, None before its first."""
+    latest = run_dir.latest_checkpoint(logdir)
+    return position(latest) if latest else None
+
+
 def status(out):
     """{seed: {run: {checkpoint, position, scored points}}} of what is on disk."""
     rows = {}
@@ -75,11 +81,13 @@ def status(out):
     return rows
 
 
-def report(out, path):
-    """The protocol's position as JSON (committed at the end of a session)."""
+def report(out, path, docs=None):
+    """The protocol's position and every scored point as JSON (committed at the end of
+    a session), its plots beside it, and its tables in docs (experiments/len20_report.py)."""
     import platform
 
-    from machine import cpu_flags  # experiments/machine.py (this script's folder is on sys.path)
+    import len20_report
+    from machine import cpu_flags, cpu_model  # experiments/machine.py (this script's folder is on sys.path)
     flags = cpu_flags()
     targets = dict(STAGES)  # a seed's last stage sets its target
     rows = status(out)
@@ -98,12 +106,22 @@ def report(out, path):
         full_protocol=done, shortened=False,
         targets={**{str(k): v or "pretraining only" for k, v in targets.items()},
                  f"seqgan_{SEQGAN_SEED}": f"{SEQGAN_ITERATIONS} adversarial batches (experiments/seqgan_len20.cfg)"},
-        runs=rows, machine=dict(cpu=platform.processor() or platform.machine(), avx512="avx512f" in flags,
-                                cores=os.cpu_count()),
-        note="runs still going; full_protocol turns true when every seed has reached its target")
+        runs=rows, machine=dict(cpu=platform.processor() or platform.machine(), model=cpu_model(),
+                                avx512="avx512f" in flags, cores=os.cpu_count()),
+        note="runs still going; full_protocol turns true when every seed has reached its target",
+        samples_per_score=9984,
+        seeds=len20_report.keep_old_sweeps(
+            len20_report.collect(out, sorted({s for s, _ in STAGES}), run_folder, run_position),
+            len20_report.previous_seeds(path)))
     from leakgan_tf import data
+    path = pathlib.Path(path)
+    for key, png in (("plot", len20_report.plot(body, path.with_suffix(".png"))),
+                     ("sweep_plot", len20_report.plot_sweeps(body, path.with_name(path.stem + "_sweep.png")))):
+        body[key] = png and pathlib.Path(png).name
     with data.atomic_write(path) as f:
         f.write(json.dumps(body, indent=1) + "\n")
+    if docs:
+        len20_report.write_docs(docs, len20_report.markdown(body))
     return body
 
 
@@ -119,7 +137,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder of the runs, outside the repository (reruns resume)")
     p.add_argument("--status", action="store_true", help="print where each run stands and exit")
-    p.add_argument("--report", default="", help="write where the protocol stands as JSON to this file and exit")
+    p.add_argument("--report", default="", help="write where the protocol stands as JSON to this file (its plots "
+                                                "beside it) and exit")
+    p.add_argument("--docs", default="", help="with --report: also write its tables into this markdown file "
+                                              "(between experiments/len20_report.py's markers)")
     p.add_argument("--extra_flags", default="", help="passed to oracle_benchmark.py (tests: tiny models)")
     p.add_argument("--stages", default="1,2,3,4,5", help="which stages to run, in order")
     args, extra = p.parse_known_args(argv)
@@ -133,7 +154,8 @@ def main(argv=None):
         print(json.dumps(status(out), indent=1))
         return 0
     if args.report:
-        print(json.dumps(report(out, args.report), indent=1))
+        body = report(out, args.report, args.docs)
+        print(json.dumps({k: v for k, v in body.items() if k != "seeds"}, indent=1))
         return 0
     results = out / "results"
     for index in (int(s) for s in args.stages.split(",")):

@@ -6,7 +6,8 @@
 #   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit)
 #   experiments/resume_len20.sh pause|cont [OUT]   SIGSTOP/SIGCONT it (for the test suite or a benchmark)
 #   experiments/resume_len20.sh status [OUT] where each run stands
-#   experiments/resume_len20.sh report [OUT] write it to experiments/results/reproduce_len20.json (commit that)
+#   experiments/resume_len20.sh report [OUT] write it to experiments/results/reproduce_len20.json, its plots beside
+#                                            it and its tables into docs/results.md (commit those)
 # OUT defaults to /work/runs/repro20 (outside the repository; checkpoints are large).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,8 @@ case $ACTION in
   pause)  for p in $(pids); do kill -STOP "$p"; done; echo "paused: $(pids | tr '\n' ' ')"; exit 0 ;;
   cont)   for p in $(pids); do kill -CONT "$p"; done; echo "continued"; exit 0 ;;
   status) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --status ;;
-  report) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --report "$REPO/experiments/results/reproduce_len20.json" ;;
+  report) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --report "$REPO/experiments/results/reproduce_len20.json" \
+            --docs "$REPO/docs/results.md" ;;
 esac
 if [ -n "$(pids)" ]; then echo "error: a run of $OUT is going already (pids $(pids | tr '\n' ' '))" >&2; exit 2; fi
 SNAP=$OUT/code-$(git -C "$REPO" rev-parse --short HEAD)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import TINY_MODEL, TINY_SCHEDULE, flag_lines
+from tests.helpers import TINY_MODEL, TINY_SCHEDULE, flag_lines, load_experiment
 
 pytestmark = pytest.mark.heavy(seconds=240)  # measured on 2 cores; orders the modules (conftest)
 
@@ -72,6 +72,17 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert "Seed spread (NLL-oracle β=1.5, seeds 88 and 5, iterations 0–1)" in docs
     assert "| 2 of 2 |" in docs and "+2 MLE epochs" in docs and "Quality–diversity" in docs
     assert "Oracle divergences of the same scores" in docs and "| Jeffreys β=1.5 |" in docs
+    # Issue 32's report (experiments/len20_report.py) reads the same runs from their events and scores.
+    seeds = issue32_report(tmp_path / "runs" / "len40", [88, 5])
+    assert seeds["88"]["position"] == {"blocks_done": 1, "iterations_done": 0}
+    assert seeds["88"]["adversarial_position"] == {"blocks_done": 1, "iterations_done": 2}
+    assert seeds["88"]["adversarial"] == res["code"]["adversarial"] and seeds["5"]["mle"]["blocks_done"] == 1
+    assert [r["step"] for r in seeds["88"]["pretraining"]] == [0] and seeds["88"]["busy_seconds"]["adversarial"] > 0
+    assert sorted(seeds["88"]["sweeps"]) == ["code@2", "mle@0"] and seeds["5"]["sweeps"] == {}
+    assert [r["beta"] for r in seeds["88"]["sweeps"]["code@2"]["rows"]] == [1.0, 2.0]
+    section = load_experiment("len20_report").markdown(dict(seeds=seeds, machine={}, targets={}, full_protocol=False))
+    assert "seed 88: 1 of 10 pretraining blocks, 2 adversarial iterations" in section
+    assert "| 88 | MLE | 2 |" in section and "| 88 | LeakGAN after 2 iterations | 1 |" in section
     # --report_only collects the same tables from disk without running or scoring anything.
     only = bench(tmp_path, "--shared_pretraining", "--report_only")
     assert only.returncode == 0 and "$ " not in only.stdout, only.stdout[-2000:] + only.stderr[-2000:]
@@ -82,6 +93,13 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     assert (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text() == before
     assert (tmp_path / "results.md").read_text().count("oracle-benchmark:begin") == 1
 
+
+
+def issue32_report(length_folder, seeds):
+    """len20_report.collect over one length's seed folders (the oracle benchmark's layout)."""
+    report, driver = load_experiment("len20_report"), load_experiment("reproduce_len20")
+    return report.collect(length_folder, seeds, lambda folder, seed: report.ob.seed_dir(folder, seed),
+                          driver.run_position)
 
 
 def report_module():

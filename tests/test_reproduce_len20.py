@@ -37,10 +37,16 @@ def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_d
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "lies inside the repository" in done.stderr
     assert not (REPO / "runs_here").exists()
-    report = tmp_path / "report.json"
+    report, docs = tmp_path / "report.json", tmp_path / "results.md"
+    docs.write_text("# Results\n\nkept\n")
     done = subprocess.run([sys.executable, "experiments/reproduce_len20.py", f"--out={tmp_path / 'runs'}",
-                           f"--report={report}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+                           f"--report={report}", f"--docs={docs}"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     body = json.loads(report.read_text())
-    assert body["full_protocol"] is False and body["runs"] == {} and body["targets"]["88"] == 100
+    assert body["full_protocol"] is False and body["runs"] == body["seeds"] == {} and body["targets"]["88"] == 100
+    assert body["plot"] is None and body["sweep_plot"] is None  # nothing to draw
+    text = docs.read_text()
+    assert text.startswith("# Results\n\nkept\n") and "Position: nothing run yet" in text
+    assert "No β sweep yet" in text and text.rstrip().endswith("<!-- reproduce-len20:end -->")
     assert body["targets"]["seqgan_88"].startswith("200 adversarial batches")
