@@ -4,6 +4,10 @@ resumes every unfinished run of the protocol from its logdir outside the reposit
   python experiments/reproduce_len20.py --out /work/runs/repro20        # resume (or start) everything
   python experiments/reproduce_len20.py --out /work/runs/repro20 --status   # where each run stands
 
+After every stage it writes the whole report of what is on disk to OUT/results
+(reproduce_len20.json, its plots, results.md: the tables of docs/results.md, by
+experiments/len20_report.py), so this one command reproduces the report.
+
 The protocol (full default schedule of experiments/synthetic_len20.cfg, the paper's
 oracle, 9,984 samples per score, NLL-oracle at β = 1.5 and 1.0, NLL-test, a β sweep
 of each seed's pretrained (MLE) generator and of its last LeakGAN generator), in the
@@ -142,7 +146,8 @@ def main(argv=None):
     p.add_argument("--docs", default="", help="with --report: also write its tables into this markdown file "
                                               "(between experiments/len20_report.py's markers)")
     p.add_argument("--extra_flags", default="", help="passed to oracle_benchmark.py (tests: tiny models)")
-    p.add_argument("--stages", default="1,2,3,4,5", help="which stages to run, in order")
+    p.add_argument("--stages", default="1,2,3,4,5", help="which stages to run, in order (empty: none, only "
+                                                          "write the report of what is on disk)")
     args, extra = p.parse_known_args(argv)
     out = pathlib.Path(args.out).resolve()
     if REPO in out.parents or out == REPO:
@@ -158,7 +163,7 @@ def main(argv=None):
         print(json.dumps({k: v for k, v in body.items() if k != "seeds"}, indent=1))
         return 0
     results = out / "results"
-    for index in (int(s) for s in args.stages.split(",")):
+    for index in (int(s) for s in args.stages.split(",") if s):
         flags = [f"--extra_flags={args.extra_flags}"] if args.extra_flags else []
         if index == SEQGAN_STAGE:
             print(f"== stage {index}: SeqGAN, seed {SEQGAN_SEED}, {SEQGAN_ITERATIONS} adversarial batches", flush=True)
@@ -171,8 +176,21 @@ def main(argv=None):
         code = subprocess.call([*cmd, *extra], cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         if code:
             return code
-    print(json.dumps(status(out), indent=1))
+        write_report(out)
+    if not args.stages.strip(","):
+        write_report(out)
     return 0
+
+
+def write_report(out):
+    """The whole report of what is on disk (OUT/results/reproduce_len20.json, its plots and
+    results.md with its tables), in a process of its own: written after every stage, so one
+    command of this script gives the report that docs/results.md holds."""
+    results = out / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    code = subprocess.call([sys.executable, __file__, f"--out={out}", f"--report={results / 'reproduce_len20.json'}",
+                            f"--docs={results / 'results.md'}"], cwd=REPO, stdout=subprocess.DEVNULL)
+    print(f"report: {results / 'results.md'}" if code == 0 else f"note: the report failed (exit {code})", flush=True)
 
 
 if __name__ == "__main__":

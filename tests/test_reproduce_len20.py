@@ -50,3 +50,10 @@ def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_d
     assert text.startswith("# Results\n\nkept\n") and "Position: nothing run yet" in text
     assert "No β sweep yet" in text and text.rstrip().endswith("<!-- reproduce-len20:end -->")
     assert body["targets"]["seqgan_88"].startswith("200 adversarial batches")
+    # No stage: the driver writes the report of what is on disk under OUT/results, as after every stage.
+    done = subprocess.run([sys.executable, "experiments/reproduce_len20.py", f"--out={tmp_path / 'runs'}", "--stages="],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "report: " in done.stdout, done.stdout + done.stderr
+    results = tmp_path / "runs" / "results"
+    assert json.loads((results / "reproduce_len20.json").read_text())["seeds"] == {}
+    assert "<!-- reproduce-len20:begin -->" in (results / "results.md").read_text()
