@@ -325,7 +325,10 @@ class OriginalSide:
     """The original's length-20 synthetic experiment, built as its main() builds
     it, in one TF1 session. Data files go to workdir, never to the checkout."""
 
-    def __init__(self, original_dir, workdir, intra=0, inter=0):
+    def __init__(self, original_dir, workdir, intra=0, inter=0, seed=None):
+        """seed: None builds it as main() does (numpy and random seeded 88, D and G
+        unseeded); an int seeds numpy, random and the TF graph before D and G are built,
+        so a run repeats (the oracle's constructor still sets graph seed 66 after them)."""
         import random
 
         import numpy as np
@@ -336,8 +339,10 @@ class OriginalSide:
         import Main as M  # noqa: N813  (the original's driver module: its hyperparameters and functions)
         tf = M.tf
         self.M, self.tf, self.workdir = M, tf, pathlib.Path(workdir)
-        random.seed(M.SEED)
-        np.random.seed(M.SEED)
+        random.seed(M.SEED if seed is None else seed)
+        np.random.seed(M.SEED if seed is None else seed)
+        if seed is not None:
+            tf.set_random_seed(seed)
         vocab_size = 5000  # main()'s local
         with open(folder / "save" / "target_params.pkl", "rb") as f:
             target_params = pickle.load(f, encoding="latin1")
@@ -472,6 +477,25 @@ class OriginalSide:
         for _ in range(D_ROUNDS):
             self.d_round(rows)
         return time.perf_counter() - t0
+
+    def pretraining(self, blocks, rows=None, mle_batches=None):
+        """main()'s pretraining for blocks blocks: 5 D rounds, then PRE_EPOCH_NUM / 10 = 8 MLE
+        epochs over the fixed MLE set, NLL-oracle of 9,984 samples at β = 1.5 after epochs 0
+        and 5 (then, as main() does, the ground truth of fresh oracle samples).
+        {step: NLL-oracle}, step = block · 8 + epoch as the logs' points ("k.e").
+        rows / mle_batches shrink the D rounds, the scores and the MLE set (smoke runs)."""
+        M = self.M
+        loader = self.gen_loader if mle_batches is None else self.mle_loader(mle_batches)
+        epochs, points = M.PRE_EPOCH_NUM // 10, {}
+        for block in range(blocks):
+            for _ in range(D_ROUNDS):
+                self.d_round(rows)
+            for epoch in range(epochs):
+                M.pre_train_epoch(self.sess, self.leakgan, loader)
+                if epoch % 5 == 0:
+                    points[block * epochs + epoch] = self.nll_oracle(self.sample(self.leakgan, "eval_file.txt", rows))
+                    self.nll_oracle(self.sample(self.target_lstm, "eval_file.txt", rows))
+        return points
 
     def check(self, d_rounds):
         """Main's first pretraining block up to its first evaluation: d_rounds D rounds,
