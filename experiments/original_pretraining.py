@@ -111,8 +111,8 @@ def print_table(table):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--original_dir", required=True, help="a checkout of CR-Gjx/LeakGAN (not modified)")
-    p.add_argument("--blocks", type=int, default=1, help="pretraining blocks per run (each about 30 min of the "
-                                                         "original and 13 of ours on 2 cores)")
+    p.add_argument("--blocks", type=int, default=1, help="pretraining blocks per run (on 2 cores about 13 min of "
+                                                         "ours; the original's, by its phase times, about 30)")
     p.add_argument("--runs", type=int, default=3, help="runs per side")
     p.add_argument("--first_seed", type=int, default=1, help="run r of each side uses seed first_seed + r")
     p.add_argument("--smoke", action="store_true", help="128 rows per D round and score, a 128-row MLE set: "
