@@ -332,12 +332,8 @@ def plot(body, path):
         ax.set_title(f"length 20, {phase}: NLL-oracle at β = 1.5")
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    from leakgan_tf import data
-    with data.atomic_write(path, "wb") as f:
-        fig.savefig(f, dpi=90, format="png")
-    plt.close(fig)
-    return path
+    from leakgan_tf.sweep import save_png
+    return save_png(fig, path)
 
 
 def plot_sweeps(body, path):
@@ -352,16 +348,7 @@ def plot_sweeps(body, path):
 
 def write_docs(path, section):
     """Replaces the section between the markers in path (appends it when absent)."""
-    path = pathlib.Path(path)
-    text = path.read_text() if path.exists() else "# Results\n"
-    if MARK_BEGIN in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    from leakgan_tf import data
-    with data.atomic_write(path) as f:
-        f.write(text)
+    ob.write_docs(path, section, MARK_BEGIN, MARK_END, heading=None)
 
 
 def previous_seeds(path):

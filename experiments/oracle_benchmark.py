@@ -470,12 +470,8 @@ def plot(report, path):
         ax.set_title(f"length {report['length']}: {title}")
         ax.set_xlabel("adversarial iteration")
         ax.legend()
-    fig.tight_layout()
-    from leakgan_tf import data
-    with data.atomic_write(path, "wb") as f:
-        fig.savefig(f, dpi=90, format="png")
-    plt.close(fig)
-    return path
+    from leakgan_tf.sweep import save_png
+    return save_png(fig, path)
 
 
 def reference_lines(reference):
@@ -676,14 +672,16 @@ def spread_lines(res, logs):
     return ["", line + "."]
 
 
-def write_docs(path, section):
+def write_docs(path, section, begin=MARK_BEGIN, end=MARK_END, heading="## Oracle benchmark"):
+    """Replaces the section between the markers begin and end in path (its first and last
+    lines), or appends it under heading when path has none."""
     path = pathlib.Path(path)
     text = path.read_text() if path.exists() else "# Results\n"
-    if MARK_BEGIN in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
-        text = text.rstrip() + "\n\n## Oracle benchmark\n\n" + section + "\n"
+        text = text.rstrip() + "\n\n" + (heading + "\n\n" if heading else "") + section + "\n"
     from leakgan_tf import data
     with data.atomic_write(path) as f:
         f.write(text)

@@ -73,7 +73,6 @@ def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | os.PathLi
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    from leakgan_tf import data
     fig, ax = plt.subplots(figsize=(6, 4.5))
     quality = "nll_oracle"
     for label, rows in curves.items():
@@ -87,6 +86,15 @@ def plot_sweeps(curves: dict[str, list[dict[str, float]]], path: str | os.PathLi
                   else "BLEU-4 of samples at β (quality: higher is better)")
     ax.set_title(title or "quality–diversity over inverse temperature β")
     ax.legend(fontsize=8)
+    return save_png(fig, path)
+
+
+def save_png(fig, path: str | os.PathLike) -> str | os.PathLike:
+    """Writes a matplotlib figure to path as PNG (laid out, 90 dpi), atomically, and
+    closes it. Returns path."""
+    import matplotlib.pyplot as plt
+
+    from leakgan_tf import data
     fig.tight_layout()
     with data.atomic_write(path, "wb") as f:
         fig.savefig(f, dpi=90, format="png")
