@@ -86,11 +86,13 @@ def test_benchmark_runs_all_methods_and_reports(tmp_path):
     # --report_only collects the same tables from disk without running or scoring anything.
     only = bench(tmp_path, "--shared_pretraining", "--report_only")
     assert only.returncode == 0 and "$ " not in only.stdout, only.stdout[-2000:] + only.stderr[-2000:]
-    # A rerun finds every run finished: nothing is trained again, the section is replaced, not appended.
-    before = (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text()
-    again = bench(tmp_path, "--shared_pretraining")
+    # A rerun finds its runs finished: nothing is trained again, the section is replaced, not appended
+    # (one seed and method: each finished run it names still starts a process that checks and exits).
+    index = [tmp_path / "runs" / "len40" / name / "checkpoints" / "checkpoint" for name in ("pretrain_code", "code")]
+    before = [path.read_text() for path in index]
+    again = bench(tmp_path, "--shared_pretraining", "--methods=code", "--seeds=88")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert (tmp_path / "runs" / "len40" / "code" / "checkpoints" / "checkpoint").read_text() == before
+    assert [path.read_text() for path in index] == before
     assert (tmp_path / "results.md").read_text().count("oracle-benchmark:begin") == 1
 
 
