@@ -136,6 +136,14 @@ def curve_gap(mle_rows, gan_rows):
     return gaps
 
 
+def trajectory_at_beta1(rows):
+    """The adversarial scored points as points of LeakGAN's curve at β = 1:
+    [{beta: 1.0, iteration, nll_test, nll_oracle}] (the runs' NLL-test is at β = 1,
+    as the sweep's row at β = 1 is)."""
+    return [dict(beta=1.0, iteration=r["step"], nll_test=r["nll_test"], nll_oracle=r["nll_oracle_beta1"])
+            for r in rows or [] if r.get("nll_test") is not None and r.get("nll_oracle_beta1") is not None]
+
+
 def fmt(value, digits=3):
     return ob.fmt(value, digits)
 
@@ -248,12 +256,25 @@ def _sweep_lines(seeds_data):
                 gaps.append(f"seed {seed}, LeakGAN after {sweep['iterations']} iterations: "
                             + (", ".join(f"β={b:g} {g:+.3f}" for b, _, g in gap) if gap else
                                "no point inside MLE's NLL-test range"))
+    along = []
+    for seed, d in seeds_data.items():
+        mle = (d.get("sweeps") or {}).get("mle@0")
+        points = trajectory_at_beta1(d.get("adversarial"))
+        if mle and points:
+            gap = {p["iteration"]: g for p in points for _, _, g in curve_gap(mle["rows"], [p])}
+            along.append(f"seed {seed}: " + ", ".join(f"{p['iteration']}: {gap[p['iteration']]:+.3f}"
+                                                       if p["iteration"] in gap else f"{p['iteration']}: outside"
+                                                       for p in points))
     if not lines:
         return ["No β sweep yet (each run is swept when it reaches its target)."]
     out = ["| seed | generator | β | NLL-oracle | NLL-test at β | distinct-4 |", "|---|---|---|---|---|---|", *lines]
     if gaps:
         out += ["", "LeakGAN's NLL-oracle minus MLE's curve at the same NLL-test (negative: below MLE's curve, "
                     "better quality at equal diversity; near 0: it moves along the curve): " + "; ".join(gaps) + "."]
+    if along:
+        out += ["", "Every scored adversarial iteration as a point at β = 1 (its NLL-oracle at β = 1 and NLL-test), "
+                    "minus MLE's curve at that NLL-test, by iteration (\"outside\": beyond the NLL-test range of "
+                    "MLE's sweep): " + "; ".join(along) + "."]
     return out
 
 
@@ -337,13 +358,41 @@ def plot(body, path):
 
 
 def plot_sweeps(body, path):
-    """Every seed's MLE and LeakGAN sweeps, NLL-oracle against NLL-test (leakgan_tf.sweep)."""
-    from leakgan_tf import sweep
-    curves = {f"seed {seed}, " + ("MLE" if s["generator"] == "mle" else f"LeakGAN {s['iterations']} it."): s["rows"]
-              for seed, d in body["seeds"].items() for s in (d.get("sweeps") or {}).values()}
-    if not curves:
+    """Every seed's MLE and LeakGAN sweeps, NLL-oracle against NLL-test at β (each point
+    named by its β), and each seed's scored adversarial iterations at β = 1 (named by
+    iteration). None without matplotlib or before the first sweep."""
+    sweeps = [(seed, s) for seed, d in body["seeds"].items() for s in (d.get("sweeps") or {}).values()]
+    if not sweeps:
         return None
-    return sweep.plot_sweeps(curves, path, title="length 20: quality–diversity over β (MLE vs LeakGAN)")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for seed, s in sorted(sweeps, key=lambda x: (x[0], x[1]["generator"] != "mle", x[1]["iterations"])):
+        rows = [r for r in s["rows"] if r.get("nll_test") is not None and r.get("nll_oracle") is not None]
+        label = f"seed {seed}, " + ("MLE" if s["generator"] == "mle" else f"LeakGAN after {s['iterations']} it.") \
+            + ", over β"
+        ax.plot([r["nll_test"] for r in rows], [r["nll_oracle"] for r in rows], marker="o", label=label)
+        for r in rows:
+            ax.annotate(f"β={r['beta']:g}", (r["nll_test"], r["nll_oracle"]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7)
+    for seed, d in body["seeds"].items():
+        points = trajectory_at_beta1(d.get("adversarial"))
+        if points:
+            ax.plot([p["nll_test"] for p in points], [p["nll_oracle"] for p in points], marker="s", markersize=3,
+                    linestyle=":", label=f"seed {seed}, LeakGAN's scored iterations at β = 1")
+            for p in points[::2]:
+                ax.annotate(str(p["iteration"]), (p["nll_test"], p["nll_oracle"]), textcoords="offset points",
+                            xytext=(-10, -10), fontsize=7)
+    ax.set_xlabel("NLL-test at β (diversity: lower covers held-out data better)")
+    ax.set_ylabel("NLL-oracle of samples at β (quality: lower is better)")
+    ax.set_title("length 20: quality–diversity, MLE's temperature curve and LeakGAN")
+    ax.legend(fontsize=7)
+    from leakgan_tf.sweep import save_png
+    return save_png(fig, path)
 
 
 def write_docs(path, section):

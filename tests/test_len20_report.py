@@ -112,3 +112,23 @@ def test_the_plots_are_written_when_matplotlib_is_installed(tmp_path):
     assert report.plot(body(), tmp_path / "r.png") == tmp_path / "r.png"
     assert report.plot_sweeps(body(), tmp_path / "s.png") == tmp_path / "s.png"
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_each_scored_iteration_at_beta_1_is_set_against_the_mle_curve():
+    adversarial = [dict(step=0, nll_oracle=8.3, nll_oracle_beta1=9.0, nll_test=9.5),
+                   dict(step=5, nll_oracle=7.7, nll_oracle_beta1=8.5, nll_test=10.5),
+                   dict(step=10, nll_oracle=7.5, nll_oracle_beta1=8.4, nll_test=11.5),
+                   dict(step=15, nll_oracle=7.4)]  # scored without --extended_eval: not a point at β = 1
+    assert [p["iteration"] for p in report.trajectory_at_beta1(adversarial)] == [0, 5, 10]
+    text = report.markdown(body(adversarial=adversarial))
+    # MLE's curve: (9.0, 9.2) to (11.0, 8.0); at 9.5 it is 8.9, at 10.5 8.3; 11.5 lies beyond it
+    assert "by iteration (\"outside\": beyond the NLL-test range of MLE's sweep): seed 88: 0: +0.100, 5: +0.200, " \
+           "10: outside." in text
+
+
+def test_the_sweep_plot_draws_the_iterations_at_beta_1_beside_the_sweeps(tmp_path):
+    pytest.importorskip("matplotlib")
+    adversarial = [dict(step=0, nll_oracle=8.3, nll_oracle_beta1=9.0, nll_test=9.5)]
+    assert report.plot_sweeps(body(adversarial=adversarial), tmp_path / "s.png") == tmp_path / "s.png"
+    assert report.plot_sweeps(body(sweeps={}), tmp_path / "none.png") is None  # no sweep yet: no plot
+    assert not (tmp_path / "none.png").exists()
