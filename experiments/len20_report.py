@@ -4,8 +4,8 @@ min–max band and whether each point lies inside it, runs of points outside it,
 and best points, the MLE rows, the β sweeps (does LeakGAN's quality–diversity curve lie
 below MLE's, or move along it?), busy time per run and the machine.
 
-  python experiments/reproduce_len20.py --out /work/runs/repro20 --report experiments/results/reproduce_len20.json
-      # also writes this section into docs/results.md and the plots beside the JSON
+  python experiments/reproduce_len20.py --out /work/runs/repro20 --report experiments/results/reproduce_len20.json \
+      --docs docs/results.md      # the JSON, its two plots beside it, this section in docs/results.md
 
 The section sits between MARK_BEGIN and MARK_END in docs/results.md; the text around it
 is kept. The renderers below take plain dicts (what `collect` reads from the events and
