@@ -26,9 +26,9 @@ import math
 import os
 import sys
 
-from leakgan_tf.startup import before_tensorflow  # noqa: E402
+from leakgan_tf import startup  # noqa: E402
 
-before_tensorflow()
+startup.prepare_environment()  # TensorFlow itself is imported once the flags are checked
 
 from absl import flags  # noqa: E402
 
@@ -83,6 +83,8 @@ def check_flags() -> list[float]:
     """The flags' values and combinations, before anything is loaded; returns the betas."""
     if not (FLAGS.logdir or "").strip():
         raise UserError("--logdir is required: the folder of a run written by leakgan_tf.main")
+    from leakgan_tf.run_dir import saved_config
+    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
     betas = parse_betas(FLAGS.betas)
     if FLAGS["plot"].present and not betas:
         raise UserError("--plot draws the --betas sweep; pass --betas too (e.g. --betas=0.8,1.0,1.2,1.5,2.0)")
@@ -102,6 +104,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise UserError(f"unexpected arguments {argv[1:]}; flags are written --name=value")
     betas = check_flags()
+    startup.before_tensorflow()
     with exit_on_signals():  # Ctrl-C or SIGTERM: the temporary data copy and any --out are removed
         # stdout carries only the JSON; progress lines (data loading) go to stderr.
         with contextlib.redirect_stdout(sys.stderr):

@@ -14,21 +14,22 @@ import shutil
 import sys
 import tempfile
 
-from leakgan_tf.startup import before_tensorflow  # noqa: E402
+from leakgan_tf import startup  # noqa: E402
 
-before_tensorflow()
+startup.prepare_environment()  # TensorFlow itself is imported once the flags are checked
 
 from absl import flags  # noqa: E402
 
 from leakgan_tf import flags as run_flags  # noqa: E402
+from leakgan_tf import run_dir  # noqa: E402
 from leakgan_tf.errors import UserError, run_cli  # noqa: E402
 
 FLAGS = flags.FLAGS
 
 
-def start_multiworker() -> bool:
-    """Creates the multi-worker strategy before any TensorFlow op (TensorFlow's rule);
-    returns whether this process is the chief (the one that writes the logdir)."""
+def cluster_task() -> dict:
+    """TF_CONFIG's task, or a UserError when TF_CONFIG cannot describe this worker
+    (checked before TensorFlow is imported)."""
     import json
     import os
     try:
@@ -43,6 +44,12 @@ def start_multiworker() -> bool:
     if not isinstance(hosts, list) or not isinstance(task.get("index"), int) or not 0 <= task["index"] < len(hosts):
         raise UserError(f"TF_CONFIG's task {task} names no host of its cluster {cluster}: \"type\" must be a key of "
                         f"\"cluster\" whose value is a list of hosts, and \"index\" a position in it")
+    return task
+
+
+def start_multiworker(task: dict) -> bool:
+    """Creates the multi-worker strategy before any TensorFlow op (TensorFlow's rule);
+    returns whether this process is the chief (the one that writes the logdir)."""
     from leakgan_tf.leakgan import make_strategy
     try:
         strategy = make_strategy("multiworker")
@@ -79,9 +86,12 @@ def main(argv: list[str]) -> None:
     cfg = run_flags.config_from_flags()
     for line in run_flags.variant_overrides(cfg):
         print(line, flush=True)
-    from leakgan_tf import startup
+    task = cluster_task() if cfg.distribute == "multiworker" else None
+    if not FLAGS.dry_run:
+        run_dir.check_logdir(FLAGS.logdir)
+    startup.before_tensorflow()  # only now: a bad flag is answered without TensorFlow's import
     startup.configure_devices()  # GPU memory growth; a warning when a CUDA build sees no GPU
-    chief = start_multiworker() if cfg.distribute == "multiworker" else True
+    chief = start_multiworker(task) if task is not None else True
     if FLAGS.dry_run:
         from leakgan_tf import gans
         gan = gans.build(cfg)

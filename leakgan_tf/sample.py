@@ -18,9 +18,9 @@ import os
 import signal
 import sys
 
-from leakgan_tf.startup import before_tensorflow  # noqa: E402
+from leakgan_tf import startup  # noqa: E402
 
-before_tensorflow()
+startup.prepare_environment()  # TensorFlow itself is imported once the flags are checked
 
 from absl import flags  # noqa: E402
 
@@ -51,12 +51,15 @@ def check_flags() -> None:
     """The flags' values and combinations, before anything is loaded or written."""
     if not (FLAGS.logdir or "").strip():
         raise UserError("--logdir is required: the folder of a run written by leakgan_tf.main")
+    from leakgan_tf.run_dir import saved_config
+    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
     if FLAGS["export"].present:
         given = [f"--{name}" for name in SAMPLING_FLAGS if FLAGS[name].present]
         if given:
             raise UserError(f"--export writes a SavedModel and draws no rows, so {', '.join(given)} would be "
                             f"ignored; drop {'it' if len(given) == 1 else 'them'} (the export's generate(num, beta, "
                             f"seed) takes num, beta and seed when called)")
+        startup.before_tensorflow()  # leakgan_tf.export imports it
         from leakgan_tf.export import check_target
         check_target(FLAGS.export, FLAGS.logdir)
     elif FLAGS["out"].present:
@@ -109,6 +112,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise UserError(f"unexpected arguments {argv[1:]}; flags are written --name=value")
     check_flags()
+    startup.before_tensorflow()
     with exit_on_signals():  # Ctrl-C or SIGTERM: an --out or --export in progress leaves nothing behind
         gan, cfg, latest, _ = load_run(FLAGS.logdir)
         vocab = load_vocab(FLAGS.logdir)

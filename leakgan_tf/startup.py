@@ -65,12 +65,20 @@ def prefer_onednn(environ=None, machine=None):
     return environ.get("TF_ENABLE_ONEDNN_OPTS")
 
 
+def prepare_environment(argv=None, environ=None):
+    """TensorFlow's environment (log level, oneDNN) without importing it; returns the
+    log level. A CLI calls this when it loads and `before_tensorflow` once its flags
+    are checked, so a bad flag is reported at once, not after TensorFlow's ~4 s import."""
+    level = quiet_tensorflow(argv, environ)
+    prefer_onednn(environ)
+    return level
+
+
 def before_tensorflow(argv=None, environ=None):
     """Everything a CLI does before it uses TensorFlow: log level, oneDNN, and
     the import itself without the oneDNN notice unless TensorFlow's INFO lines
     were asked for (TF_CPP_MIN_LOG_LEVEL=0 or --verbosity)."""
-    level = quiet_tensorflow(argv, environ)
-    prefer_onednn(environ)
+    level = prepare_environment(argv, environ)
     if level != "0" and "tensorflow" not in sys.modules:
         import_tensorflow_quietly()
 

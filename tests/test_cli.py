@@ -56,6 +56,23 @@ def test_bad_input_gets_one_line(args, fragments):
     assert_one_line_error(cli(*args), *fragments)
 
 
+@pytest.mark.parametrize("module,args", [
+    ("leakgan_tf.main", ["--batch_size=-4"]),
+    ("leakgan_tf.main", ["--no_such_flag=1"]),
+    ("leakgan_tf.sample", ["--logdir=/nonexistent/run"]),
+    ("leakgan_tf.evaluate", ["--logdir=/nonexistent/run", "--betas=1,,2"]),
+])
+def test_a_bad_flag_is_answered_before_tensorflow_is_imported(module, args):
+    # TensorFlow's import takes seconds; a typo should not.
+    code = (f"import runpy, sys\nsys.argv = [{module!r}] + {args!r}\ntry:\n"
+            f"    runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+            f"except SystemExit as e:\n    print('exit', e.code, 'tensorflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["exit", "2", "False"], (result.stdout, result.stderr)
+    assert result.stderr.startswith("error:"), result.stderr
+
+
 def test_killed_run_resumes_and_finishes_then_samples(tmp_path):
     flagfile = tmp_path / "tiny.cfg"
     flagfile.write_text(TINY_FLAGS + f"--logdir={tmp_path / 'run'}\n")
