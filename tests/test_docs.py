@@ -112,10 +112,18 @@ def documented():
                             ("WORKSPACE.md", workspace_commands((REPO_ROOT / "WORKSPACE.md").read_text()))):
         for command in commands:
             for step in steps(command):
-                if step not in seen:
-                    seen.add(step)
+                if same_as(step) not in seen:
+                    seen.add(same_as(step))
                     out.append((where, step))
     return out
+
+
+def same_as(step):
+    """What a step runs, as `plan` runs it: `.venv/bin/python` and `python` are one
+    interpreter, `[optional …]` parts are dropped, `runs/` is `runs`."""
+    step = re.sub(r"\s\[[^\]]*\]", "", step)
+    step = re.sub(r"^\S*/(python3?|tensorboard)(?=\s)", r"\1", step)
+    return re.sub(r"/(?=\s|$)", "", step)
 
 
 def run_step(step, work, data):
