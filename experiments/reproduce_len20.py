@@ -69,19 +69,17 @@ def run_position(logdir):
 
 
 def status(out):
-    """{seed: {run: {checkpoint, position, scored points}}} of what is on disk."""
+    """{seed: {run: {checkpoint, position}}} of what is on disk (its scored points are the
+    report's `seeds`, read once by len20_report.collect)."""
     rows = {}
     for seed in sorted({s for s, _ in STAGES}):
-        for name, prefix in (("pretrain_code", "pretrain"), ("code", "adversarial"), ("seqgan", "adversarial")):
+        for name in ("pretrain_code", "code", "seqgan"):
             logdir = run_folder(out, seed) / name
             if not (logdir / run_dir.CONFIG).exists():
                 continue
-            tag = f"{prefix}/nll_oracle"
-            points = run_dir.scalars(logdir, keep=tag.__eq__).get(tag, {})
             latest = run_dir.latest_checkpoint(logdir)
-            rows.setdefault(str(seed), {})[name] = dict(
-                checkpoint=latest and pathlib.Path(latest).name, position=position(latest) if latest else None,
-                nll_oracle_beta_1_5={str(step): round(value, 4) for step, (value, _) in sorted(points.items())})
+            rows.setdefault(str(seed), {})[name] = dict(checkpoint=latest and pathlib.Path(latest).name,
+                                                        position=position(latest) if latest else None)
     return rows
 
 

@@ -83,8 +83,6 @@ def check_flags() -> list[float]:
     """The flags' values and combinations, before anything is loaded; returns the betas."""
     if not (FLAGS.logdir or "").strip():
         raise UserError("--logdir is required: the folder of a run written by leakgan_tf.main")
-    from leakgan_tf.run_dir import saved_config
-    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
     betas = parse_betas(FLAGS.betas)
     if FLAGS["plot"].present and not betas:
         raise UserError("--plot draws the --betas sweep; pass --betas too (e.g. --betas=0.8,1.0,1.2,1.5,2.0)")
@@ -93,6 +91,8 @@ def check_flags() -> list[float]:
             check_output_file(name, FLAGS[name].value, FLAGS.logdir)
     if FLAGS.out and FLAGS.plot and os.path.abspath(FLAGS.out) == os.path.abspath(FLAGS.plot):
         raise UserError(f"--out and --plot are the same file {FLAGS.out}; give each its own")
+    from leakgan_tf.run_dir import saved_config
+    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
     return betas
 
 

@@ -51,8 +51,6 @@ def check_flags() -> None:
     """The flags' values and combinations, before anything is loaded or written."""
     if not (FLAGS.logdir or "").strip():
         raise UserError("--logdir is required: the folder of a run written by leakgan_tf.main")
-    from leakgan_tf.run_dir import saved_config
-    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
     if FLAGS["export"].present:
         given = [f"--{name}" for name in SAMPLING_FLAGS if FLAGS[name].present]
         if given:
@@ -64,6 +62,8 @@ def check_flags() -> None:
         check_target(FLAGS.export, FLAGS.logdir)
     elif FLAGS["out"].present:
         check_output_file("out", FLAGS.out, FLAGS.logdir)
+    from leakgan_tf.run_dir import saved_config
+    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
 
 
 def chunks(gan, beta: float, seed: int, num: int):
