@@ -73,9 +73,15 @@ def flag_lines(values):
     return "".join(line(k, v) + "\n" for k, v in values.items())
 
 
+# Command lines run two goal steps of 4 (K - 1 = 1 rollout group): each group is a loop of its
+# own to trace, ~2.3 s of CPU a process with tiny_config's three; the suite starts dozens of
+# processes, and the three groups are tested in-process (test_rollout, test_steps, test_variants).
+TINY_CLI = dict(step_size=4)
+
+
 def tiny_flags(**overrides):
-    """A flagfile of tiny_config with the tiny schedule (and --checkpoint_every=1)."""
-    return flag_lines({**TINY_MODEL, **TINY_RUN, **TINY_SCHEDULE, "checkpoint_every": 1, **overrides})
+    """A flagfile of tiny_config (with TINY_CLI) and the tiny schedule (and --checkpoint_every=1)."""
+    return flag_lines({**TINY_MODEL, **TINY_CLI, **TINY_RUN, **TINY_SCHEDULE, "checkpoint_every": 1, **overrides})
 
 
 def tiny_trainer(cfg, logdir, **kwargs):

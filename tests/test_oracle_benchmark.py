@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from tests.helpers import TINY_MODEL, TINY_SCHEDULE, flag_lines, load_experiment
+from tests.helpers import TINY_CLI, TINY_MODEL, TINY_SCHEDULE, flag_lines, load_experiment
 
 pytestmark = pytest.mark.heavy(seconds=240)  # measured on 2 cores; orders the modules (conftest)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The suite's tiny model sizes and short phases (not its seeds: the benchmark sets --seed per run).
-TINY = flag_lines({**TINY_MODEL, **{k: TINY_SCHEDULE[k] for k in ("pretrain_d_rounds", "d_epochs", "pretrain_g_epochs",
-                                                                   "adv_d_rounds")}, "pretrain_eval_epochs": (0,),
-                    "xla_phases": ()})
+PHASES = ("pretrain_d_rounds", "d_epochs", "pretrain_g_epochs", "adv_d_rounds")
+TINY = flag_lines({**TINY_MODEL, **TINY_CLI, **{k: TINY_SCHEDULE[k] for k in PHASES}, "pretrain_eval_epochs": (0,),
+                   "xla_phases": ()})
 TINY = " ".join(TINY.split())
 
 

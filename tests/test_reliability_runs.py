@@ -20,7 +20,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from leakgan_tf.errors import UserError
 from leakgan_tf.summaries import ScalarsFile, read_scalars_csv
 from tests.conftest import REPO_ROOT
-from tests.helpers import TINY_SCHEDULE, tiny_config, tiny_flags, tiny_trainer
+from tests.helpers import TINY_CLI, TINY_SCHEDULE, tiny_config, tiny_flags, tiny_trainer
 from tests.test_cli import assert_one_line_error, cli
 
 pytestmark = pytest.mark.heavy(seconds=250)  # measured on 2 cores; orders the modules (conftest)
@@ -102,7 +102,7 @@ def test_stale_index_resumes_its_checkpoint_numbers_after_every_file_and_redone_
                      'all_model_checkpoint_paths: "ckpt-2"\n')
     before = snapshot(run)
     old_rows = read_scalars_csv(run / "scalars.csv")
-    trainer = tiny_trainer(tiny_config(**TINY_SCHEDULE), run, checkpoint_every=1)
+    trainer = tiny_trainer(tiny_config(**TINY_SCHEDULE, **TINY_CLI), run, checkpoint_every=1)
     trainer.run()
     after = snapshot(run)
     assert all(after[name] == before[name] for name in CKPT_FILES), "ckpt-1, ckpt-2 and ckpt-3 untouched"
@@ -128,7 +128,7 @@ def test_unusable_checkpoint_index_resumes_from_the_files_quietly(base, tmp_path
         (tmp_path / "away").mkdir()
         for path in (run / "checkpoints").glob("ckpt-3.*"):
             path.rename(tmp_path / "away" / path.name)
-    trainer = tiny_trainer(tiny_config(**TINY_SCHEDULE), run)
+    trainer = tiny_trainer(tiny_config(**TINY_SCHEDULE, **TINY_CLI), run)
     assert trainer.restore() == str(run / "checkpoints" / f"ckpt-{restored}")
     assert trainer.save() == str(run / "checkpoints" / f"ckpt-{saved}")
     assert tf.train.latest_checkpoint(str(run / "checkpoints")) == str(run / "checkpoints" / f"ckpt-{saved}")
