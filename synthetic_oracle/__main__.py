@@ -123,10 +123,30 @@ def main(argv):
         print(f"{oracle.nll(tokens):.6f}")
 
 
+HELP_ARGS = ("--help", "--helpshort", "-h", "-?", "--help=true", "--helpshort=true")
+
+
+def exit_if_help(argv):
+    """Prints the usage and this tool's flags (--helpfull: every flag) on stdout and
+    exits 0 when argv (before a `--`) asks for help; absl would exit 1."""
+    args = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+    full = any(a in ("--helpfull", "--helpfull=true") for a in args)
+    if not full and not any(a in HELP_ARGS for a in args):
+        return
+    if full:
+        app.usage(shorthelp=False, writeto_stdout=True)
+    else:
+        listed = [line for line in FLAGS.module_help(define_flags.__module__).splitlines() if line.startswith(" ")]
+        sys.stdout.write(__doc__ + "\nflags:\n" + "\n".join(listed) + "\n")  # without absl's "module:" line
+    sys.stdout.flush()
+    sys.exit(0)
+
+
 def run():
-    """Console entry point (synthetic-oracle): absl flags; a bad flag or an
+    """Console entry point (synthetic-oracle): absl flags; --help exits 0; a bad flag or an
     OracleError prints one line `error: ...` and exits 2."""
     define_flags()
+    exit_if_help(sys.argv)
 
     def parse(argv):
         try:

@@ -319,6 +319,15 @@ def test_cli_bad_input_one_line_errors(tmp_path, tiny_params):
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "x.txt").exists()
 
 
+@pytest.mark.parametrize("arg", ["--help", "-h", "--helpfull"])
+def test_cli_help_exits_0_and_lists_the_flags(arg):
+    r = cli(arg)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "--random_seed" in r.stdout and "--vocab" in r.stdout and "Traceback" not in r.stdout
+    assert "python -m synthetic_oracle generate" in r.stdout
+    assert ("--only_check_args" in r.stdout) == (arg == "--helpfull")  # absl's own flags: only in the full list
+
+
 def test_readme_oracle_commands_run_as_documented(tmp_path):
     """README's `python -m synthetic_oracle` lines, verbatim but for the output path
     (--seed has a default, so generate needs none)."""
