@@ -59,7 +59,7 @@ def test_a_failed_build_keeps_the_compilers_whole_output_and_names_it(tmp_path):
     log = native.build_log(native.library_path(cxx, environ))
     assert "last line" in str(e.value) and str(log) in str(e.value)
     assert "first problem\nsecond problem\nlast line\n" in log.read_text()
-    assert [p.name for p in (tmp_path / "cache").iterdir() if p.suffix in (".so", ".partial")] == []
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.suffix in (".so", ".partial", ".objects")] == []
 
 
 def build_ops(environ):
@@ -102,7 +102,8 @@ def test_a_fresh_cache_is_built_once_by_two_processes_at_once_then_loaded_and_a_
     assert len(notes) == 1 and "compiling" in notes[0], notes
     path = path.strip()
     assert [p.name for p in (tmp_path / "cache").glob("*.so")] == [os.path.basename(path)]
-    assert not [*(tmp_path / "cache").glob("*partial"), *(tmp_path / "cache").glob(".*partial")]
+    assert not [*(tmp_path / "cache").glob("*partial"), *(tmp_path / "cache").glob(".*partial"),
+                *(tmp_path / "cache").glob(".*objects")]
     for extra in ({native.PREBUILT: path, native.CACHE: str(tmp_path / "elsewhere")}, environ):
         out, err = (run := d_step(extra)).communicate(timeout=600)
         assert run.returncode == 0 and out.split()[-1] == "True", err
