@@ -49,7 +49,11 @@ class ExportedGenerator(tf.Module):
         self._chunk, self._seq_len = gan.cfg.sample_batch, gan.cfg.seq_len
         self.vocab = tf.constant(vocab.tokens if vocab is not None else [], tf.string)
         self._has_vocab = vocab is not None
-        self.generate = compiled(self._generate)
+        # One trace of the sampler (int64 num and seed); every integer dtype the signature
+        # accepts is cast to it, so an export traces it once, not once per dtype pair.
+        self._generate_int64 = compiled(self._generate)
+        self.generate = compiled(lambda num, beta, seed: self._generate_int64(
+            tf.cast(num, tf.int64), beta, tf.cast(seed, tf.int64)))
 
     def _generate(self, num: tf.Tensor, beta: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = self._generator.sample_seeded(num, [beta] * self._seq_len, seed, self._chunk)
