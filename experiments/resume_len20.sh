@@ -3,7 +3,8 @@
 #   experiments/resume_len20.sh [OUT]        resume (or start) every unfinished run, in the background,
 #                                            from a snapshot of HEAD, in its own scheduler group
 #                                            (LEN20_NICE=19: idle time only)
-#   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit)
+#   experiments/resume_len20.sh stop [OUT]   SIGTERM the training (it checkpoints after its current unit), or
+#                                            the driver when it is scoring in-process
 #   experiments/resume_len20.sh pause|cont [OUT]   SIGSTOP/SIGCONT it (for the test suite or a benchmark)
 #   experiments/resume_len20.sh status [OUT] where each run stands
 #   experiments/resume_len20.sh report [OUT] write it to experiments/results/reproduce_len20.json, its plots beside
@@ -18,7 +19,11 @@ PY=${PYTHON:-$REPO/.venv/bin/python}
 export LEAKGAN_SHARED_DATA=$(realpath -m "${LEAKGAN_SHARED_DATA:-$REPO/../shared/data}")
 pids() { pgrep -f -- "--out=$OUT( |$)|--out $OUT( |$)|--logdir=$OUT/" || true; }
 case $ACTION in
-  stop)   for p in $(pgrep -f -- "leakgan_tf.main .*--logdir=$OUT/" || true); do kill -TERM "$p"; done
+  stop)   # the training checkpoints on SIGTERM and the driver then exits; with no training going (the
+          # driver scoring or sweeping in-process), the driver itself is stopped: its files are written
+          # atomically and a resume redoes the unfinished score
+          mains=$(pgrep -f -- "leakgan_tf.main .*--logdir=$OUT/" || true)
+          for p in ${mains:-$(pids)}; do kill -TERM "$p"; done
           while [ -n "$(pids)" ]; do sleep 5; done; echo "stopped"; exit 0 ;;
   pause)  for p in $(pids); do kill -STOP "$p"; done; echo "paused: $(pids | tr '\n' ' ')"; exit 0 ;;
   cont)   for p in $(pids); do kill -CONT "$p"; done; echo "continued"; exit 0 ;;

@@ -57,3 +57,19 @@ def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_d
     results = tmp_path / "runs" / "results"
     assert json.loads((results / "reproduce_len20.json").read_text())["seeds"] == {}
     assert "<!-- reproduce-len20:begin -->" in (results / "results.md").read_text()
+
+
+def test_stop_ends_a_driver_that_is_scoring_in_process(tmp_path):
+    """`resume_len20.sh stop` with no training process going (the driver sweeping or scoring
+    in its own process) stops the driver instead of waiting for it forever."""
+    out = tmp_path / "runs"
+    out.mkdir()
+    # a process that looks like the driver (its command line names --out=OUT) and would run for long
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", f"--out={out}"])
+    try:
+        done = subprocess.run(["bash", "experiments/resume_len20.sh", "stop", str(out)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stdout + done.stderr
+        assert driver.wait(timeout=30) == -15  # SIGTERM
+    finally:
+        driver.kill()
