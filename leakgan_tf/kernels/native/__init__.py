@@ -84,6 +84,11 @@ def compile_commands(output: Path, cxx: str, objects: Path) -> tuple[list[list[s
     return compiles, [cxx, "-shared", *map(str, files), "-o", str(output), *tf.sysconfig.get_link_flags()]
 
 
+def cores() -> int:
+    """The CPUs this process may run on (all of them where the OS cannot say, e.g. macOS)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def run_commands(commands: list[list[str]], jobs: int) -> list[subprocess.CompletedProcess]:
     """Runs commands, at most `jobs` at a time; their results in order."""
     from concurrent.futures import ThreadPoolExecutor
@@ -135,7 +140,7 @@ def build(output: Path, cxx: str) -> None:
         objects = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".objects", dir=output.parent))
         try:
             compiles, link = compile_commands(partial, cxx, objects)
-            steps = list(zip(compiles, run_commands(compiles, len(os.sched_getaffinity(0)))))
+            steps = list(zip(compiles, run_commands(compiles, cores())))
             if not any(done.returncode for _, done in steps):
                 steps.append((link, subprocess.run(link, capture_output=True, text=True)))
             log = build_log(output)
