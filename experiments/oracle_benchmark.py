@@ -64,6 +64,7 @@ import json
 import logging
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -691,6 +692,9 @@ def main(argv=None):
     args = parse_args(argv)
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
+    # SIGTERM (resume_len20.sh stop while it scores in-process) ends it through its `finally`
+    # blocks, which remove the evaluations' temporary folders, not at once
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ.setdefault("LEAKGAN_SHARED_DATA", str(REPO.parent / "shared" / "data"))
     from leakgan_tf import startup
     startup.before_tensorflow()  # the in-process evaluations: none of TensorFlow's start-up lines, oneDNN as the CLIs

@@ -19,12 +19,21 @@ PY=${PYTHON:-$REPO/.venv/bin/python}
 export LEAKGAN_SHARED_DATA=$(realpath -m "${LEAKGAN_SHARED_DATA:-$REPO/../shared/data}")
 pids() { pgrep -f -- "--out=$OUT( |$)|--out $OUT( |$)|--logdir=$OUT/" || true; }
 case $ACTION in
-  stop)   # the training checkpoints on SIGTERM and the driver then exits; with no training going (the
-          # driver scoring or sweeping in-process), the driver itself is stopped: its files are written
-          # atomically and a resume redoes the unfinished score
-          mains=$(pgrep -f -- "leakgan_tf.main .*--logdir=$OUT/" || true)
-          for p in ${mains:-$(pids)}; do kill -TERM "$p"; done
-          while [ -n "$(pids)" ]; do sleep 5; done; echo "stopped"; exit 0 ;;
+  stop)   # the training checkpoints on SIGTERM and the drivers then exit; with no training going (the
+          # benchmark scoring or sweeping in-process), the benchmark is stopped (its files are written
+          # atomically, its temporary folders removed) and a resume redoes the unfinished score
+          # (a second SIGTERM makes a training quit without saving, so each process is signalled
+          # once; one the driver starts meanwhile is signalled in the loop; CONT ends a pause)
+          mains() { pgrep -f -- "leakgan_tf.main .*--logdir=$OUT/" || true; }
+          signalled=" "
+          term() { for p in "$@"; do case $signalled in *" $p "*) continue ;; esac
+                     kill -TERM "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; signalled="$signalled$p "
+                   done; }
+          first=$(mains)
+          [ -n "$first" ] || first=$(pgrep -f -- "oracle_benchmark.py --out=$OUT( |$)" || true)  # it exits 143, then its driver
+          term ${first:-$(pids)}
+          for p in $(pids); do kill -CONT "$p" 2>/dev/null || true; done
+          while [ -n "$(pids)" ]; do sleep 2; term $(mains); done; echo "stopped"; exit 0 ;;
   pause)  for p in $(pids); do kill -STOP "$p"; done; echo "paused: $(pids | tr '\n' ' ')"; exit 0 ;;
   cont)   for p in $(pids); do kill -CONT "$p"; done; echo "continued"; exit 0 ;;
   status) exec "$PY" "$REPO/experiments/reproduce_len20.py" --out "$OUT" --status ;;

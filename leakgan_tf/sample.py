@@ -48,7 +48,9 @@ SAMPLING_FLAGS = ("num", "beta", "seed", "out", "ids")
 
 
 def check_flags() -> None:
-    """The flags' values and combinations, before anything is loaded or written."""
+    """The flags' values and combinations, before anything is loaded or written (TensorFlow
+    is imported only for --export's folder check, after the others)."""
+    from leakgan_tf.run_dir import saved_config
     if not (FLAGS.logdir or "").strip():
         raise UserError("--logdir is required: the folder of a run written by leakgan_tf.main")
     if FLAGS["export"].present:
@@ -57,13 +59,14 @@ def check_flags() -> None:
             raise UserError(f"--export writes a SavedModel and draws no rows, so {', '.join(given)} would be "
                             f"ignored; drop {'it' if len(given) == 1 else 'them'} (the export's generate(num, beta, "
                             f"seed) takes num, beta and seed when called)")
+        saved_config(FLAGS.logdir)  # a folder that is not a run
         startup.before_tensorflow()  # leakgan_tf.export imports it
         from leakgan_tf.export import check_target
         check_target(FLAGS.export, FLAGS.logdir)
-    elif FLAGS["out"].present:
+        return
+    if FLAGS["out"].present:
         check_output_file("out", FLAGS.out, FLAGS.logdir)
-    from leakgan_tf.run_dir import saved_config
-    saved_config(FLAGS.logdir)  # a folder that is not a run: said before TensorFlow is imported
+    saved_config(FLAGS.logdir)  # a folder that is not a run
 
 
 def chunks(gan, beta: float, seed: int, num: int):

@@ -75,7 +75,9 @@ def flag_lines(values):
 
 # Command lines run two goal steps of 4 (K - 1 = 1 rollout group): each group is a loop of its
 # own to trace, ~2.3 s of CPU a process with tiny_config's three; the suite starts dozens of
-# processes, and the three groups are tested in-process (test_rollout, test_steps, test_variants).
+# processes, and the three groups are tested in-process (test_rollout, test_steps, test_variants,
+# test_distribute, test_backends); the command-line runs (kill/resume, multi-worker, determinism)
+# exercise one group.
 TINY_CLI = dict(step_size=4)
 
 

@@ -59,7 +59,11 @@ def test_bad_input_gets_one_line(args, fragments):
 @pytest.mark.parametrize("module,args", [
     ("leakgan_tf.main", ["--batch_size=-4"]),
     ("leakgan_tf.main", ["--no_such_flag=1"]),
+    ("leakgan_tf.main", ["--logdir="]),
+    ("leakgan_tf.main", ["--distribute=multiworker"]),  # no TF_CONFIG
     ("leakgan_tf.sample", ["--logdir=/nonexistent/run"]),
+    ("leakgan_tf.sample", ["--logdir=/nonexistent/run", "--export=/nonexistent/export"]),
+    ("leakgan_tf.evaluate", ["--logdir=/nonexistent/run"]),
     ("leakgan_tf.evaluate", ["--logdir=/nonexistent/run", "--betas=1,,2"]),
 ])
 def test_a_bad_flag_is_answered_before_tensorflow_is_imported(module, args):
@@ -67,8 +71,9 @@ def test_a_bad_flag_is_answered_before_tensorflow_is_imported(module, args):
     code = (f"import runpy, sys\nsys.argv = [{module!r}] + {args!r}\ntry:\n"
             f"    runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
             f"except SystemExit as e:\n    print('exit', e.code, 'tensorflow' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, env=env)
     assert result.stdout.split() == ["exit", "2", "False"], (result.stdout, result.stderr)
     assert result.stderr.startswith("error:"), result.stderr
 

@@ -62,6 +62,27 @@ def test_a_failed_build_keeps_the_compilers_whole_output_and_names_it(tmp_path):
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.suffix in (".so", ".partial", ".objects")] == []
 
 
+def test_an_interrupted_build_kills_its_compilers_at_once():
+    """Ctrl-C or a stop signal during the parallel compile ends the compilers still running
+    (and starts no queued one) instead of waiting for them."""
+    import signal
+    import time
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            native.run_commands([["sleep", "30"]] * 3, 2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - start < 10
+    assert subprocess.run(["pgrep", "-f", "^sleep 30$"], capture_output=True).stdout == b""
+
+
 def build_ops(environ):
     return subprocess.Popen([sys.executable, "-m", "leakgan_tf.build_ops"], cwd=REPO, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **environ},

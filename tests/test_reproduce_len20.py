@@ -3,7 +3,9 @@ issue's order, each an oracle_benchmark invocation of the full protocol whose
 reports stay under --out, a refused --out inside the repository, and a report of
 where the runs stand."""
 import json
+import os
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -61,12 +63,13 @@ def test_out_inside_the_repository_is_refused_and_an_empty_out_reports_nothing_d
 
 def test_stop_ends_a_driver_that_is_scoring_in_process(tmp_path):
     """`resume_len20.sh stop` with no training process going (the driver sweeping or scoring
-    in its own process) stops the driver instead of waiting for it forever."""
+    in its own process), and paused, stops the driver instead of waiting for it forever."""
     out = tmp_path / "runs"
     out.mkdir()
     # a process that looks like the driver (its command line names --out=OUT) and would run for long
     driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", f"--out={out}"])
     try:
+        os.kill(driver.pid, signal.SIGSTOP)  # paused (`resume_len20.sh pause`): stop must still end it
         done = subprocess.run(["bash", "experiments/resume_len20.sh", "stop", str(out)], cwd=REPO,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stdout + done.stderr

@@ -87,7 +87,8 @@ def test_savedmodel_reloads_without_the_package(coco_run):
             # what a user naturally passes: Python ints, int32 tensors; the first rows do not depend on num
             "plain = m.generate(num=6, beta=1.0, seed=5)['ids'].numpy()\n"
             "small = m.generate(num=tf.constant(3), beta=tf.constant(1.0), seed=tf.constant(5))['ids'].numpy()\n"
-            "assert (plain == out['ids'].numpy()).all() and (small == plain[:3]).all()\n"
+            "wide = m.generate(num=tf.constant(6, tf.int64), beta=1.0, seed=tf.constant(5, tf.int64))['ids'].numpy()\n"
+            "assert (plain == out['ids'].numpy()).all() and (small == plain[:3]).all() and (wide == plain).all()\n"
             "print(' '.join(map(str, plain[0])))\n"
             "print(len(out['text'].numpy()))\n")
     result = run("-c", code, module=None, cwd=tmp)

@@ -12,7 +12,7 @@
 
 The library is compiled at first use against the installed TensorFlow with the
 system's C++ compiler (`$CXX`, default `c++`; one process per source and core: ~45 s
-of CPU, on 2 cores ~25 s), cached in
+of CPU, about 30 s on 2 cores), cached in
 `$LEAKGAN_TF_CACHE_DIR` (default `~/.cache/leakgan_tf`) under a name hashed from
 the sources, the compiler and its version and the TensorFlow build, and loaded
 once per process; `LeakGAN` loads it when it is built, before any step is traced.
@@ -90,10 +90,26 @@ def cores() -> int:
 
 
 def run_commands(commands: list[list[str]], jobs: int) -> list[subprocess.CompletedProcess]:
-    """Runs commands, at most `jobs` at a time; their results in order."""
+    """Runs commands, at most `jobs` at a time; their results in order. An exception here
+    (Ctrl-C, a stop signal) kills the compilers still running before it propagates."""
     from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return list(pool.map(lambda c: subprocess.run(c, capture_output=True, text=True), commands))
+    started: list[subprocess.Popen] = []
+
+    def run(command):
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        out, err = proc.communicate()
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+    pool = ThreadPoolExecutor(max(1, jobs))
+    try:
+        return list(pool.map(run, commands))
+    except BaseException:
+        for proc in started:
+            proc.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def compiler_version(cxx: str) -> str:
@@ -123,9 +139,10 @@ def build_log(output: Path) -> Path:
 
 def build(output: Path, cxx: str) -> None:
     """Compiles SOURCES to `output` under a lock (`output`.lock), after a `note:` line on
-    stderr: a process that waited for another's build finds the library and returns. The compiler writes a unique
-    temporary file (safe for several hosts sharing one cache), renamed into place when
-    complete; its whole output goes to build_log(output), which a BuildError names."""
+    stderr: a process that waited for another's build finds the library and returns. One compiler
+    per source and core makes the object files, the link a unique temporary file (safe for
+    several hosts sharing one cache), renamed into place when complete; every command's whole
+    output goes to build_log(output), which a BuildError names."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output.with_suffix(".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -136,9 +153,9 @@ def build(output: Path, cxx: str) -> None:
               flush=True)
         fd, partial = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
         os.close(fd)
-        partial = Path(partial)
-        objects = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".objects", dir=output.parent))
+        partial, objects = Path(partial), None
         try:
+            objects = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".objects", dir=output.parent))
             compiles, link = compile_commands(partial, cxx, objects)
             steps = list(zip(compiles, run_commands(compiles, cores())))
             if not any(done.returncode for _, done in steps):
@@ -154,7 +171,8 @@ def build(output: Path, cxx: str) -> None:
             os.replace(partial, output)
         finally:
             partial.unlink(missing_ok=True)
-            shutil.rmtree(objects, ignore_errors=True)
+            if objects is not None:
+                shutil.rmtree(objects, ignore_errors=True)
 
 
 class NoCompilerError(BuildError):
