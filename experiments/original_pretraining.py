@@ -96,7 +96,9 @@ def ours_run(seed, blocks, smoke, logdir):
 
 
 def _cell(side):
-    return "–" if side is None else f"{side['mean']:.3f} ± {side['sd'] or 0:.3f} ({side['n']})"
+    if side is None:
+        return "–"
+    return f"{side['mean']:.3f}" + ("" if side["sd"] is None else f" ± {side['sd']:.3f}") + f" ({side['n']})"
 
 
 def print_table(table):
@@ -115,6 +117,8 @@ def main(argv=None):
                                                          "ours; the original's, by its phase times, about 30)")
     p.add_argument("--runs", type=int, default=3, help="runs per side")
     p.add_argument("--first_seed", type=int, default=1, help="run r of each side uses seed first_seed + r")
+    p.add_argument("--sides", default="original,ours", help="which sides to run (comma-separated): e.g. only "
+                                                              "'original' when ours has runs of the same schedule")
     p.add_argument("--smoke", action="store_true", help="128 rows per D round and score, a 128-row MLE set: "
                                                         "exercises the machinery, measures nothing")
     p.add_argument("--out", default=None, help="JSON (default experiments/results/original_pretraining.json; with "
@@ -122,6 +126,9 @@ def main(argv=None):
     p.add_argument("--worker_seed", type=int, help=argparse.SUPPRESS)  # child process: one original run
     p.add_argument("--worker_out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    sides = [side for side in ("original", "ours") if side in args.sides.split(",")]
+    if not sides or set(args.sides.split(",")) - {"original", "ours"}:
+        p.error(f"--sides={args.sides}: give original, ours or both (original,ours)")
     from doccheck import exit_if_doccheck  # experiments/doccheck.py: LEAKGAN_DOCCHECK=1 stops here
     exit_if_doccheck(args)
     original_dir = bench_original.check_original_dir(args.original_dir)
@@ -152,7 +159,7 @@ def main(argv=None):
     work = pathlib.Path(tempfile.mkdtemp(prefix="original_pretraining_"))
     for r in range(args.runs):
         seed = args.first_seed + r
-        for side in ("original", "ours"):
+        for side in sides:
             if (side, seed) in done:
                 continue
             print(f"{side} run, seed {seed} ...", flush=True)

@@ -34,6 +34,12 @@ def test_a_folder_that_is_not_the_original_is_refused(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_unknown_sides_are_refused(tmp_path):
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / "original_pretraining.py"), "--original_dir",
+                           str(tmp_path), "--sides=theirs"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--sides=theirs" in done.stderr and "Traceback" not in done.stderr
+
+
 @pytest.mark.skipif(not ORIGINAL, reason="set LEAKGAN_ORIGINAL_DIR to a checkout of CR-Gjx/LeakGAN to run the "
                                          "original's pretraining beside ours")
 def test_smoke_runs_both_sides_and_a_rerun_keeps_them(tmp_path):
