@@ -59,14 +59,13 @@ def check_flags() -> None:
             raise UserError(f"--export writes a SavedModel and draws no rows, so {', '.join(given)} would be "
                             f"ignored; drop {'it' if len(given) == 1 else 'them'} (the export's generate(num, beta, "
                             f"seed) takes num, beta and seed when called)")
-        saved_config(FLAGS.logdir)  # a folder that is not a run
+    elif FLAGS["out"].present:
+        check_output_file("out", FLAGS.out, FLAGS.logdir)
+    saved_config(FLAGS.logdir)  # a folder that is not a run
+    if FLAGS["export"].present:
         startup.before_tensorflow()  # leakgan_tf.export imports it
         from leakgan_tf.export import check_target
         check_target(FLAGS.export, FLAGS.logdir)
-        return
-    if FLAGS["out"].present:
-        check_output_file("out", FLAGS.out, FLAGS.logdir)
-    saved_config(FLAGS.logdir)  # a folder that is not a run
 
 
 def chunks(gan, beta: float, seed: int, num: int):
